@@ -1,0 +1,1 @@
+"""liveloop: live realtime sessions with speech-to-speech models."""

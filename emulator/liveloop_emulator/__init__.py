@@ -1,0 +1,1 @@
+"""OpenAI-Realtime-compatible local emulator with a deterministic model."""
