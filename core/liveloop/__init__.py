@@ -1,1 +1,84 @@
-"""liveloop: live realtime sessions with speech-to-speech models."""
+"""liveloop: live realtime sessions with speech-to-speech models.
+
+Write a session handler (``turn = await session.input()``, ``await session.say(...)``)
+and run it over any installed provider/transport pair.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .actions import Action
+from .capabilities import Capability, capabilities, resolve
+from .codec import CodecFactory, EventCodec
+from .config import (
+    AudioFormat,
+    InputTranscription,
+    SemanticVAD,
+    ServerVAD,
+    SessionConfig,
+    ToolDefinition,
+)
+from .errors import (
+    ConfigError,
+    ConnectionLost,
+    LiveloopError,
+    PluginError,
+    ProviderError,
+    SessionClosed,
+    ToolError,
+    UnsupportedTransport,
+)
+from .events import Event
+from .features import Features
+from .hookspecs import hookimpl
+from .log import bind_context, configure_logging, get_logger
+from .plugins import PluginInfo, get_plugin_manager, register, unregister
+from .specs import ProviderSpec, TransportSpec
+from .transport import Connection, Connector, MediaChannel
+from .turns import SessionTurn
+
+try:
+    __version__ = version("liveloop")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0"
+
+__all__ = [
+    "Action",
+    "AudioFormat",
+    "Capability",
+    "CodecFactory",
+    "ConfigError",
+    "Connection",
+    "ConnectionLost",
+    "Connector",
+    "Event",
+    "EventCodec",
+    "Features",
+    "InputTranscription",
+    "LiveloopError",
+    "MediaChannel",
+    "PluginError",
+    "PluginInfo",
+    "ProviderError",
+    "ProviderSpec",
+    "SemanticVAD",
+    "ServerVAD",
+    "SessionClosed",
+    "SessionConfig",
+    "SessionTurn",
+    "ToolDefinition",
+    "ToolError",
+    "TransportSpec",
+    "UnsupportedTransport",
+    "__version__",
+    "bind_context",
+    "capabilities",
+    "configure_logging",
+    "get_logger",
+    "get_plugin_manager",
+    "hookimpl",
+    "register",
+    "resolve",
+    "unregister",
+]

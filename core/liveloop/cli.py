@@ -1,0 +1,102 @@
+"""The ``liveloop`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+import click
+
+from .capabilities import capabilities
+from .errors import LiveloopError
+from .log import configure_logging
+from .plugins import get_plugin_manager
+
+__all__ = ["cli", "main"]
+
+_FEATURE_COLUMNS = (
+    ("audio_in", "audio in"),
+    ("audio_out", "audio out"),
+    ("text", "text"),
+    ("server_vad", "server vad"),
+    ("semantic_vad", "semantic vad"),
+    ("tools", "tools"),
+    ("verbatim_say", "say"),
+    ("sideband", "sideband"),
+)
+
+
+@click.group()
+@click.version_option(package_name="liveloop", prog_name="liveloop")
+def cli() -> None:
+    """liveloop: live realtime sessions with speech-to-speech models."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins(as_json: bool) -> None:
+    """List installed plugins, the hooks they implement, and load errors."""
+    infos = get_plugin_manager().plugins()
+    if as_json:
+        click.echo(json.dumps([info.as_dict() for info in infos], indent=2))
+        return
+    if not infos:
+        click.echo("No plugins installed.")
+        return
+    rows = [
+        [info.name, info.distribution, info.version, ", ".join(info.hooks) or "-"]
+        if info.error is None
+        else [info.name, info.distribution, info.version, f"ERROR {info.error}"]
+        for info in infos
+    ]
+    click.echo(_table(["plugin", "distribution", "version", "hooks"], rows))
+
+
+@cli.command(name="capabilities")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def capabilities_command(as_json: bool) -> None:
+    """List the provider/transport pairs the installed plugins implement."""
+    rows = capabilities()
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No provider/transport pairs installed (pip install liveloop-openai-websocket).")
+        return
+    table = []
+    for row in rows:
+        flags = row.features
+        enabled = [label for name, label in _FEATURE_COLUMNS if getattr(flags, name)]
+        if flags.interruption != "none":
+            enabled.append(f"barge-in ({flags.interruption.replace('_', ' ')})")
+        table.append(
+            [
+                f"{row.provider}/{row.transport}",
+                f"{row.plugin} {row.version}",
+                flags.media,
+                ", ".join(flags.audio_formats) or "-",
+                ", ".join(enabled),
+            ]
+        )
+    click.echo(_table(["pair", "plugin", "media", "formats", "features"], table))
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, ["-" * width for width in widths], *rows]
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the ``liveloop`` command (plugins may add subcommands)."""
+    configure_logging()
+    try:
+        get_plugin_manager().add_commands(cli)
+        cli.main(args=list(argv) if argv is not None else None, prog_name="liveloop")
+    except LiveloopError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

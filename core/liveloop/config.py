@@ -1,0 +1,175 @@
+"""Session configuration: what a session asks of the provider and the transport.
+
+Every model here is strict: unknown keys, wrong types (no silent coercion of ``"0.5"``
+to ``0.5``), NaN, negative durations and out-of-range values raise
+:class:`~liveloop.errors.ConfigError` naming the field and the value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    SecretStr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from ._model import StrictModel
+
+__all__ = [
+    "AudioFormat",
+    "InputTranscription",
+    "SemanticVAD",
+    "ServerVAD",
+    "SessionConfig",
+    "ToolDefinition",
+    "TurnDetection",
+]
+
+Milliseconds = Annotated[StrictInt, Field(ge=0, le=3_600_000)]
+Seconds = Annotated[StrictFloat, Field(gt=0, le=3600)]
+
+
+class ServerVAD(StrictModel):
+    """Voice activity detection by audio energy, run by the provider.
+
+    ``threshold`` (0..1) is how loud audio must be to count as speech; a turn ends after
+    ``silence_duration_ms`` of silence; ``prefix_padding_ms`` of audio before speech is
+    kept. ``create_response`` makes the model answer each turn on its own;
+    ``interrupt_response`` lets user speech cut off the assistant (barge-in).
+    """
+
+    type: Literal["server_vad"] = "server_vad"
+    threshold: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] = 0.5
+    prefix_padding_ms: Milliseconds = 300
+    silence_duration_ms: Milliseconds = 500
+    idle_timeout_ms: Milliseconds | None = None
+    create_response: StrictBool = True
+    interrupt_response: StrictBool = True
+
+
+class SemanticVAD(StrictModel):
+    """Turn detection by a model that judges whether the user has finished.
+
+    ``eagerness`` trades latency for fewer cut-offs (``high`` answers soonest).
+    """
+
+    type: Literal["semantic_vad"] = "semantic_vad"
+    eagerness: Literal["low", "medium", "high", "auto"] = "auto"
+    create_response: StrictBool = True
+    interrupt_response: StrictBool = True
+
+
+TurnDetection = Annotated[ServerVAD | SemanticVAD, Field(discriminator="type")]
+
+
+class InputTranscription(StrictModel):
+    """Transcription of the user's audio, which gives spoken turns their ``text``."""
+
+    model: StrictStr = "gpt-4o-mini-transcribe"
+    language: StrictStr | None = None
+    prompt: StrictStr | None = None
+
+
+class AudioFormat(StrictModel):
+    """PCM16 mono little-endian at ``rate`` Hz, or 8 kHz G.711 (µ-law / A-law)."""
+
+    encoding: Literal["pcm16", "g711_ulaw", "g711_alaw"] = "pcm16"
+    rate: Annotated[StrictInt, Field(ge=8000, le=48000)] = 24000
+
+    @model_validator(mode="after")
+    def _g711_is_8k(self) -> AudioFormat:
+        if self.encoding != "pcm16" and self.rate != 8000:
+            raise ValueError(f"{self.encoding} audio is 8000 Hz, not {self.rate}")
+        return self
+
+    @property
+    def bytes_per_ms(self) -> float:
+        """Bytes of audio per millisecond in this format."""
+        width = 2 if self.encoding == "pcm16" else 1
+        return self.rate * width / 1000
+
+
+class ToolDefinition(StrictModel):
+    """A function tool as the model sees it: name, description, JSON-schema parameters."""
+
+    name: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    description: StrictStr = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+ToolChoice = Literal["auto", "none", "required"] | Annotated[StrictStr, Field(min_length=1)]
+
+
+class SessionConfig(StrictModel):
+    """Everything one session needs: which provider and transport, and what to ask of them.
+
+    Defaults are what a voice app expects: server VAD, input transcription on (so spoken
+    turns have text), PCM16 mono 24 kHz both ways, and the model answering turns on its
+    own (``auto_respond``). ``api_key`` is a secret: it never appears in ``repr`` or logs.
+    ``extras`` is merged into the provider's session configuration as is.
+    """
+
+    provider: StrictStr = "openai"
+    transport: StrictStr = "websocket"
+    model: Annotated[StrictStr, Field(min_length=1)] = "gpt-realtime"
+    api_key: SecretStr | None = None
+    base_url: StrictStr | None = None
+    instructions: StrictStr = ""
+    voice: Annotated[StrictStr, Field(min_length=1)] = "marin"
+    output_modalities: tuple[Literal["audio", "text"], ...] = ("audio",)
+    turn_detection: TurnDetection | None = Field(default_factory=ServerVAD)
+    input_transcription: InputTranscription | None = Field(default_factory=InputTranscription)
+    tools: tuple[ToolDefinition, ...] = ()
+    tool_choice: ToolChoice = "auto"
+    input_audio: AudioFormat = Field(default_factory=AudioFormat)
+    output_audio: AudioFormat = Field(default_factory=AudioFormat)
+    auto_respond: StrictBool = True
+    tool_timeout: Seconds = 30.0
+    connect_timeout: Seconds = 10.0
+    extras: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("turn_detection", mode="before")
+    @classmethod
+    def _turn_detection_shorthand(cls, value: Any) -> Any:
+        # "server_vad" / "semantic_vad" / "none" are accepted as shorthands for the defaults.
+        if value == "server_vad":
+            return ServerVAD()
+        if value == "semantic_vad":
+            return SemanticVAD()
+        if value == "none":
+            return None
+        return value
+
+    @field_validator("output_modalities")
+    @classmethod
+    def _one_modality(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(value) != 1:
+            raise ValueError("exactly one output modality: ('audio',) or ('text',)")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _unique_tools(self) -> SessionConfig:
+        names = [tool.name for tool in self.tools]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate tool names: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def pair(self) -> str:
+        """The ``provider/transport`` pair this config asks for."""
+        return f"{self.provider}/{self.transport}"

@@ -1,0 +1,130 @@
+"""The exceptions liveloop raises. Every one derives from :class:`LiveloopError`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+__all__ = [
+    "ConfigError",
+    "ConnectionLost",
+    "LiveloopError",
+    "PluginError",
+    "ProviderError",
+    "SessionClosed",
+    "ToolError",
+    "UnsupportedTransport",
+]
+
+
+class LiveloopError(Exception):
+    """Base class of every error liveloop raises on purpose."""
+
+
+class ConfigError(LiveloopError, ValueError):
+    """A configuration value is invalid.
+
+    The message names each offending field (dotted path) and the value it was given.
+    ``errors`` holds one ``(field, message, value)`` tuple per problem.
+    """
+
+    def __init__(self, message: str, errors: Sequence[tuple[str, str, Any]] = ()) -> None:
+        super().__init__(message)
+        self.errors: list[tuple[str, str, Any]] = list(errors)
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError, *, prefix: str = "") -> ConfigError:
+        """Build a ConfigError from a pydantic ValidationError, one line per field."""
+        found: list[tuple[str, str, Any]] = []
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(part) for part in err["loc"] if not _is_union_tag(part))
+            field = f"{prefix}{loc}" if loc else prefix.rstrip(".") or "<config>"
+            found.append((field, err["msg"], err.get("input")))
+        lines = [f"{field}: {msg} (got {_short_repr(value)})" for field, msg, value in found]
+        return cls("invalid configuration: " + "; ".join(lines), found)
+
+
+class UnsupportedTransport(LiveloopError):
+    """The provider/transport pair asked for is not in the capability matrix.
+
+    ``available`` lists the pairs that are installed (``"provider/transport"``);
+    ``install_hint`` names the package that would add the pair, where known.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        transport: str,
+        available: Sequence[str],
+        install_hint: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.transport = transport
+        self.available = list(available)
+        self.install_hint = install_hint
+        pairs = ", ".join(self.available) if self.available else "none"
+        message = f"{provider}/{transport} is not available (installed pairs: {pairs})"
+        if install_hint:
+            message += f"; install {install_hint} to add it"
+        super().__init__(message)
+
+
+class SessionClosed(LiveloopError):
+    """The session is closed; ``cause`` says why (``None`` for a normal close)."""
+
+    def __init__(self, reason: str = "session closed", cause: BaseException | None = None) -> None:
+        self.reason = reason
+        self.cause = cause
+        text = reason if cause is None else f"{reason}: {cause}"
+        super().__init__(text)
+
+
+class ProviderError(LiveloopError):
+    """An error reported by the provider.
+
+    ``code`` is the provider's error code, ``event_id`` the id of the client event it
+    correlates to (when the provider says), ``raw`` the provider's error event.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        event_id: str | None = None,
+        raw: dict[str, Any] | None = None,
+    ) -> None:
+        self.code = code
+        self.event_id = event_id
+        self.raw = raw
+        super().__init__(f"{code}: {message}" if code else message)
+
+
+class PluginError(LiveloopError):
+    """A plugin is broken: it failed to import, misnamed a hook, or clashes with another."""
+
+
+class ToolError(LiveloopError):
+    """A tool could not be built from a Python function (e.g. untyped parameters)."""
+
+
+def _is_union_tag(part: object) -> bool:
+    # pydantic puts the chosen union member's tag in the location; it is noise to users.
+    return isinstance(part, str) and part in {"server_vad", "semantic_vad", "function-after"}
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class ConnectionLost(LiveloopError):
+    """A transport's link to the provider is gone; ``cause`` is the underlying error."""
+
+    def __init__(self, reason: str, cause: BaseException | None = None) -> None:
+        self.reason = reason
+        self.cause = cause
+        super().__init__(reason if cause is None else f"{reason}: {cause}")

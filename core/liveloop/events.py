@@ -1,0 +1,246 @@
+"""Normalized session events: what happened in a live session, whatever the provider.
+
+Provider codecs turn wire events into these; the session runtime adds its own (tool
+results, interruptions, closing). ``async for event in session.events()`` yields them.
+Every event carries ``raw``, the provider event it came from (``None`` when the runtime
+made it), for power users.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .turns import SessionTurn
+
+__all__ = [
+    "AssistantAudio",
+    "AssistantTextDelta",
+    "AssistantTextDone",
+    "AssistantTranscriptDelta",
+    "AssistantTranscriptDone",
+    "Closed",
+    "ErrorEvent",
+    "Event",
+    "Interrupted",
+    "Reconnected",
+    "ResponseDone",
+    "ResponseStarted",
+    "SessionStarted",
+    "SessionUpdated",
+    "ToolCall",
+    "ToolResult",
+    "Usage",
+    "UserSpeechStarted",
+    "UserSpeechStopped",
+    "UserTranscriptDelta",
+    "UserTurn",
+]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    raw: dict[str, Any] | None = Field(default=None, repr=False)
+
+
+class SessionStarted(_Event):
+    """The provider created the session (first event of every connection)."""
+
+    type: Literal["session.started"] = "session.started"
+    session_id: str | None = None
+
+
+class SessionUpdated(_Event):
+    """The provider applied a configuration change."""
+
+    type: Literal["session.updated"] = "session.updated"
+
+
+class UserSpeechStarted(_Event):
+    """Voice activity detection heard the user start speaking."""
+
+    type: Literal["user.speech_started"] = "user.speech_started"
+    item_id: str | None = None
+    audio_start_ms: int | None = None
+
+
+class UserSpeechStopped(_Event):
+    """Voice activity detection heard the user stop speaking."""
+
+    type: Literal["user.speech_stopped"] = "user.speech_stopped"
+    item_id: str | None = None
+    audio_end_ms: int | None = None
+
+
+class UserTranscriptDelta(_Event):
+    """A piece of the transcript of the user's current utterance."""
+
+    type: Literal["user.transcript_delta"] = "user.transcript_delta"
+    item_id: str
+    delta: str
+
+
+class UserTurn(_Event):
+    """A completed user turn (also delivered by :meth:`Session.input`)."""
+
+    type: Literal["user.turn"] = "user.turn"
+    turn: SessionTurn
+
+
+class ResponseStarted(_Event):
+    """The model started a response; ``metadata`` is what the client attached to it."""
+
+    type: Literal["response.started"] = "response.started"
+    response_id: str
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class AssistantTextDelta(_Event):
+    """A piece of a text reply."""
+
+    type: Literal["assistant.text_delta"] = "assistant.text_delta"
+    response_id: str
+    item_id: str
+    delta: str
+
+
+class AssistantTextDone(_Event):
+    """A text reply is complete."""
+
+    type: Literal["assistant.text_done"] = "assistant.text_done"
+    response_id: str
+    item_id: str
+    text: str
+
+
+class AssistantTranscriptDelta(_Event):
+    """A piece of the transcript of what the assistant is saying."""
+
+    type: Literal["assistant.transcript_delta"] = "assistant.transcript_delta"
+    response_id: str
+    item_id: str
+    delta: str
+
+
+class AssistantTranscriptDone(_Event):
+    """The transcript of one assistant audio item is complete."""
+
+    type: Literal["assistant.transcript_done"] = "assistant.transcript_done"
+    response_id: str
+    item_id: str
+    transcript: str
+
+
+class AssistantAudio(_Event):
+    """A chunk of assistant audio (PCM16 at the session's output format)."""
+
+    type: Literal["assistant.audio"] = "assistant.audio"
+    response_id: str
+    item_id: str
+    audio: bytes = Field(repr=False)
+
+
+class Usage(BaseModel):
+    """Token usage of one response."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ResponseDone(_Event):
+    """A response ended: ``status`` is completed, cancelled, incomplete or failed."""
+
+    type: Literal["response.done"] = "response.done"
+    response_id: str
+    status: str
+    reason: str | None = None
+    usage: Usage | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    tool_call_ids: tuple[str, ...] = ()
+
+
+class ToolCall(_Event):
+    """The model called a function tool; ``arguments`` is the raw JSON string."""
+
+    type: Literal["tool.call"] = "tool.call"
+    call_id: str
+    name: str
+    arguments: str
+    item_id: str | None = None
+    response_id: str | None = None
+
+
+class ToolResult(_Event):
+    """The answer sent back for a tool call (exactly one per call)."""
+
+    type: Literal["tool.result"] = "tool.result"
+    call_id: str
+    name: str
+    output: str
+    is_error: bool = False
+
+
+class Interrupted(_Event):
+    """The user cut off the assistant; ``played_ms`` is how much of the item was heard."""
+
+    type: Literal["interrupted"] = "interrupted"
+    response_id: str | None = None
+    item_id: str | None = None
+    played_ms: int | None = None
+
+
+class ErrorEvent(_Event):
+    """An error the session survived (provider errors, malformed events, bad tool output).
+
+    ``event_id`` is the client event the provider correlated the error to.
+    """
+
+    type: Literal["error"] = "error"
+    message: str
+    code: str | None = None
+    event_id: str | None = None
+
+
+class Reconnected(_Event):
+    """The transport reconnected and the session was restored."""
+
+    type: Literal["reconnected"] = "reconnected"
+    attempts: int = 1
+
+
+class Closed(_Event):
+    """The session closed; ``reason`` says why, ``error`` is set when it failed."""
+
+    type: Literal["closed"] = "closed"
+    reason: str
+    error: str | None = None
+
+
+Event = Annotated[
+    SessionStarted
+    | SessionUpdated
+    | UserSpeechStarted
+    | UserSpeechStopped
+    | UserTranscriptDelta
+    | UserTurn
+    | ResponseStarted
+    | AssistantTextDelta
+    | AssistantTextDone
+    | AssistantTranscriptDelta
+    | AssistantTranscriptDone
+    | AssistantAudio
+    | ResponseDone
+    | ToolCall
+    | ToolResult
+    | Interrupted
+    | ErrorEvent
+    | Reconnected
+    | Closed,
+    Field(discriminator="type"),
+]
+"""Any normalized session event, discriminated on ``type``."""

@@ -1,0 +1,188 @@
+"""Structured logging (structlog) with context binding and secret redaction.
+
+Every liveloop log line can carry ``session_id``, ``provider``, ``transport`` and
+``call_id`` (bound with :func:`bind_context`). A redaction processor masks API keys,
+bearer tokens and client secrets wherever they appear — in field names such as
+``api_key`` / ``authorization`` / ``client_secret``, and in any text that looks like
+``sk-…``, ``ek_…`` or ``Bearer …`` — at every level, in tracebacks too, and in lines
+from other libraries (websockets, uvicorn) once :func:`configure_logging` has run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import IO, Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+__all__ = ["bind_context", "configure_logging", "get_logger", "redact"]
+
+LEVEL_ENV = "LIVELOOP_LOG_LEVEL"
+FORMAT_ENV = "LIVELOOP_LOG_FORMAT"
+MASK = "***"
+
+_SECRET_KEYS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "authorization",
+        "proxy_authorization",
+        "client_secret",
+        "secret",
+        "password",
+        "token",
+        "access_token",
+        "bearer",
+        "x_api_key",
+    }
+)
+_SECRET_TEXT = re.compile(
+    r"(?P<sk>\bsk-[A-Za-z0-9_\-]{4,})"
+    r"|(?P<ek>\bek_[A-Za-z0-9_\-]{4,})"
+    r"|(?P<bearer>\b[Bb]earer\s+[^\s'\",}]+)"
+    r"|(?P<subproto>openai-insecure-api-key\.[^\s'\",]+)"
+)
+
+
+def _is_secret_key(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    norm = key.lower().replace("-", "_")
+    return norm in _SECRET_KEYS or norm.endswith(("_api_key", "_secret", "_password"))
+
+
+def _mask_text(match: re.Match[str]) -> str:
+    kind = match.lastgroup
+    if kind == "sk":
+        return "sk-" + MASK
+    if kind == "ek":
+        return "ek_" + MASK
+    if kind == "bearer":
+        return "Bearer " + MASK
+    return "openai-insecure-api-key." + MASK
+
+
+def redact(value: Any, _depth: int = 0) -> Any:
+    """Return ``value`` with every secret masked (strings, mappings, sequences, nested).
+
+    Values under secret-looking keys are replaced whole; secret-looking text inside any
+    string is masked in place. Other objects are rendered with ``repr`` and masked, so a
+    secret cannot slip out through an object's string form.
+    """
+    if _depth > 12:
+        return MASK
+    if isinstance(value, str):
+        return _SECRET_TEXT.sub(_mask_text, value)
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, Mapping):
+        return {
+            key: MASK if _is_secret_key(key) else redact(item, _depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact(item, _depth + 1) for item in value]
+    return _SECRET_TEXT.sub(_mask_text, repr(value))
+
+
+def _redact_processor(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    return {key: MASK if _is_secret_key(key) else redact(item) for key, item in event_dict.items()}
+
+
+_BASE_PROCESSORS: list[Processor] = [
+    structlog.stdlib.filter_by_level,
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.format_exc_info,
+    _redact_processor,
+    structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+]
+
+
+def get_logger(name: str = "liveloop", **bound: Any) -> structlog.stdlib.BoundLogger:
+    """A structlog logger over the stdlib logger ``name``; secrets are masked at source.
+
+    Lines go through the stdlib ``logging`` machinery, so they appear wherever the
+    application sends logs; :func:`configure_logging` sets up a console or JSON renderer.
+    """
+    _configure_from_env_once()
+    logger: structlog.stdlib.BoundLogger = structlog.wrap_logger(
+        logging.getLogger(name),
+        processors=_BASE_PROCESSORS,
+        wrapper_class=structlog.stdlib.BoundLogger,
+    )
+    return logger.bind(**bound) if bound else logger
+
+
+@contextmanager
+def bind_context(**values: Any) -> Iterator[None]:
+    """Bind ``session_id``, ``provider``, ``transport``, ``call_id``… to every log line
+    made in this context (asyncio tasks started inside inherit it)."""
+    with structlog.contextvars.bound_contextvars(**values):
+        yield
+
+
+class _LiveloopHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Marks the handler configure_logging installed, so a second call replaces it."""
+
+
+def configure_logging(
+    level: str | int | None = None,
+    json: bool | None = None,
+    stream: IO[str] | None = None,
+) -> None:
+    """Send log lines (liveloop's and other libraries') to ``stream`` (stderr), redacted.
+
+    ``level`` defaults to ``LIVELOOP_LOG_LEVEL`` or ``INFO``; ``json`` to
+    ``LIVELOOP_LOG_FORMAT == "json"``. Calling it again replaces the previous set-up.
+    """
+    if level is None:
+        level = os.environ.get(LEVEL_ENV, "INFO")
+    if isinstance(level, str):
+        level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    if json is None:
+        json = os.environ.get(FORMAT_ENV, "console").lower() == "json"
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_logger_name,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.stdlib.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.format_exc_info,
+            _redact_processor,
+            renderer,
+        ],
+    )
+    handler = _LiveloopHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _LiveloopHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+_env_checked = False
+
+
+def _configure_from_env_once() -> None:
+    global _env_checked
+    if _env_checked:
+        return
+    _env_checked = True
+    if os.environ.get(LEVEL_ENV) or os.environ.get(FORMAT_ENV):
+        configure_logging()

@@ -1,0 +1,39 @@
+"""What plugins register: provider specs and transport specs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .codec import CodecFactory
+from .features import Features
+from .transport import Connector
+
+__all__ = ["ProviderSpec", "TransportSpec"]
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A provider: its ``name``, the ``codec`` factory that speaks its wire protocol, and
+    the ``features`` its protocol supports."""
+
+    name: str
+    codec: CodecFactory
+    features: Features
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TransportSpec:
+    """A transport for one provider: the pair's names, the ``connector`` that negotiates
+    and carries connections, and the ``features`` the transport supports."""
+
+    provider: str
+    transport: str
+    connector: Connector
+    features: Features
+    description: str = ""
+
+    @property
+    def pair(self) -> str:
+        """``provider/transport``."""
+        return f"{self.provider}/{self.transport}"
