@@ -31,6 +31,10 @@ __all__ = [
 class _Action(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Set by the runtime on actions whose errors it must correlate; codecs send it as the
+    # provider's client event id when the provider has one.
+    event_id: str | None = None
+
 
 class UpdateSession(_Action):
     """Apply ``config`` (instructions, voice, tools, turn detection, formats...)."""

@@ -14,12 +14,19 @@ __all__ = ["ProviderSpec", "TransportSpec"]
 @dataclass(frozen=True)
 class ProviderSpec:
     """A provider: its ``name``, the ``codec`` factory that speaks its wire protocol, and
-    the ``features`` its protocol supports."""
+    the ``features`` its protocol supports.
+
+    ``api_key_env`` names the environment variable that holds the key when a session
+    gives none; ``base_url_env`` / ``default_base_url`` do the same for the endpoint.
+    """
 
     name: str
     codec: CodecFactory
     features: Features
     description: str = ""
+    api_key_env: str | None = None
+    base_url_env: str | None = None
+    default_base_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""liveloop provider plugin for OpenAI Realtime."""

@@ -1,0 +1,1 @@
+"""liveloop transport plugin: OpenAI Realtime over WebSocket."""
