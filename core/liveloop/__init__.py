@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import actions, events
 from .actions import Action
+from .app import App, Handler, SessionHandler
 from .capabilities import Capability, capabilities, resolve
 from .codec import CodecFactory, EventCodec
 from .config import (
@@ -19,6 +21,7 @@ from .config import (
     SessionConfig,
     ToolDefinition,
 )
+from .connect import connect, open_session
 from .errors import (
     ConfigError,
     ConnectionLost,
@@ -33,8 +36,12 @@ from .events import Event
 from .features import Features
 from .hookspecs import hookimpl
 from .log import bind_context, configure_logging, get_logger
+from .metrics import SessionMetrics, TurnMetrics
 from .plugins import PluginInfo, get_plugin_manager, register, unregister
+from .session import AudioOut, Session
 from .specs import ProviderSpec, TransportSpec
+from .speech import Speech
+from .tools import Tool, ToolOutcome, tool
 from .transport import Connection, Connector, MediaChannel
 from .turns import SessionTurn
 
@@ -45,7 +52,9 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "Action",
+    "App",
     "AudioFormat",
+    "AudioOut",
     "Capability",
     "CodecFactory",
     "ConfigError",
@@ -55,6 +64,7 @@ __all__ = [
     "Event",
     "EventCodec",
     "Features",
+    "Handler",
     "InputTranscription",
     "LiveloopError",
     "MediaChannel",
@@ -64,21 +74,33 @@ __all__ = [
     "ProviderSpec",
     "SemanticVAD",
     "ServerVAD",
+    "Session",
     "SessionClosed",
     "SessionConfig",
+    "SessionHandler",
+    "SessionMetrics",
     "SessionTurn",
+    "Speech",
+    "Tool",
     "ToolDefinition",
     "ToolError",
+    "ToolOutcome",
     "TransportSpec",
+    "TurnMetrics",
     "UnsupportedTransport",
     "__version__",
+    "actions",
     "bind_context",
     "capabilities",
     "configure_logging",
+    "connect",
+    "events",
     "get_logger",
     "get_plugin_manager",
     "hookimpl",
+    "open_session",
     "register",
     "resolve",
+    "tool",
     "unregister",
 ]

@@ -1,0 +1,110 @@
+"""Declaring session handlers: ``app = liveloop.App()``, ``@app.session("name", ...)``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import SessionConfig
+from .connect import connect
+from .errors import LiveloopError, SessionClosed
+from .log import bind_context, get_logger
+from .session import Session
+from .tools import Tool
+
+__all__ = ["App", "Handler", "SessionHandler"]
+
+SessionHandler = Callable[[Session], Awaitable[None]]
+"""A handler: ``async def handler(session: liveloop.Session) -> None``."""
+
+_log = get_logger("liveloop.app")
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A declared handler: its name, function, session options and tools."""
+
+    name: str
+    function: SessionHandler
+    options: dict[str, Any] = field(default_factory=dict)
+    tools: tuple[Callable[..., Any] | Tool, ...] = ()
+
+    def config(self, **overrides: Any) -> SessionConfig:
+        """The session configuration this handler runs with (``overrides`` applied)."""
+        tool_defs = [Tool.from_function(tool).definition for tool in self.tools]
+        data = {**self.options, **overrides}
+        if tool_defs:
+            data["tools"] = tool_defs
+        return SessionConfig.model_validate(data)
+
+
+class App:
+    """A set of named session handlers, run directly or served by ``liveloop serve``.
+
+    ``defaults`` are session options shared by every handler. ``authorize`` is the
+    callable a server asks before opening a session for a caller (``liveloop serve``
+    refuses to start without one unless told it is a development server).
+    """
+
+    def __init__(self, *, authorize: Callable[..., Any] | None = None, **defaults: Any) -> None:
+        self.authorize = authorize
+        self.defaults = defaults
+        self.handlers: dict[str, Handler] = {}
+
+    def session(
+        self,
+        name: str | None = None,
+        *,
+        tools: Iterable[Callable[..., Any] | Tool] = (),
+        **options: Any,
+    ) -> Callable[[SessionHandler], SessionHandler]:
+        """Declare a handler: ``@app.session("concierge", instructions=..., tools=[...])``.
+
+        The options are validated now, so a mistake fails at import, not at the first call.
+        """
+
+        def decorate(function: SessionHandler) -> SessionHandler:
+            handler_name = name or function.__name__
+            if handler_name in self.handlers:
+                raise LiveloopError(f"a session handler named {handler_name!r} already exists")
+            handler = Handler(handler_name, function, {**self.defaults, **options}, tuple(tools))
+            handler.config()  # validate early
+            self.handlers[handler_name] = handler
+            return function
+
+        return decorate
+
+    def handler(self, name: str | None = None) -> Handler:
+        """The handler called ``name`` (or the only one)."""
+        if name is None:
+            if len(self.handlers) != 1:
+                raise LiveloopError(
+                    f"name the handler to run (declared: {', '.join(self.handlers) or 'none'})"
+                )
+            return next(iter(self.handlers.values()))
+        try:
+            return self.handlers[name]
+        except KeyError:
+            declared = ", ".join(self.handlers) or "none"
+            raise LiveloopError(f"no session handler {name!r} (declared: {declared})") from None
+
+    async def run(self, name: str | None = None, **overrides: Any) -> None:
+        """Run handler ``name`` on a fresh session until it returns or the session ends.
+
+        The session is always closed afterwards. A handler that raises has its exception
+        logged with the session id and re-raised; a session that ends under the handler
+        (the user hung up) is a normal end.
+        """
+        handler = self.handler(name)
+        options = {**handler.options, **overrides}
+        async with connect(tools=handler.tools, **options) as session:
+            with bind_context(session_id=session.id, handler=handler.name):
+                try:
+                    await handler.function(session)
+                except SessionClosed as exc:
+                    if exc.cause is not None:
+                        _log.warning("session ended under the handler", reason=str(exc))
+                except Exception:
+                    _log.exception("session handler raised", handler=handler.name)
+                    raise

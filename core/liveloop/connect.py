@@ -1,0 +1,115 @@
+"""Opening sessions: resolve the pair, open the connection, configure, hand over."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pydantic import SecretStr
+
+from .capabilities import resolve
+from .config import SessionConfig
+from .errors import ConfigError, ConnectionLost
+from .plugins import PluginManager
+from .session import Session
+from .specs import ProviderSpec
+from .tools import Tool, tools_from
+
+__all__ = ["connect", "open_session"]
+
+
+async def open_session(
+    config: SessionConfig | None = None,
+    /,
+    *,
+    tools: Iterable[Callable[..., Any] | Tool] = (),
+    plugins: PluginManager | None = None,
+    **options: Any,
+) -> Session:
+    """Open a live session (prefer :func:`connect`, which also closes it).
+
+    ``options`` are :class:`SessionConfig` fields; with ``config`` given they override
+    it. ``tools`` are Python functions (or :class:`Tool` objects) the model may call.
+    ``api_key`` and ``base_url`` default to the provider's environment variables
+    (``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` for OpenAI) and then its public endpoint.
+
+    Raises :class:`ConfigError` for invalid options, :class:`UnsupportedTransport` for a
+    pair no installed plugin implements, :class:`ProviderError` when the provider refuses
+    and :class:`ConnectionLost` when it cannot be reached, all within
+    ``connect_timeout``.
+    """
+    built_tools = tools_from(tools)
+    data: dict[str, Any] = config.model_dump() if config is not None else {}
+    data.update(options)
+    if built_tools:
+        data["tools"] = [
+            *[t for t in data.get("tools", ()) if _tool_name(t) not in built_tools],
+            *(tool.definition for tool in built_tools.values()),
+        ]
+    resolved = SessionConfig.model_validate(data)
+    provider, transport, capability = resolve(resolved.provider, resolved.transport, plugins)
+    resolved = _with_provider_defaults(resolved, provider.spec)
+    codec = provider.spec.codec(resolved)
+    try:
+        async with asyncio.timeout(resolved.connect_timeout):
+            connection = await transport.spec.connector.open(resolved)
+    except TimeoutError:
+        raise ConnectionLost(
+            f"could not connect to {resolved.pair} within {resolved.connect_timeout:g} s"
+        ) from None
+    session = Session(
+        config=resolved,
+        codec=codec,
+        connection=connection,
+        capability=capability,
+        tools=built_tools.values(),
+    )
+    await session._start()
+    return session
+
+
+@asynccontextmanager
+async def connect(
+    config: SessionConfig | None = None,
+    /,
+    *,
+    tools: Iterable[Callable[..., Any] | Tool] = (),
+    plugins: PluginManager | None = None,
+    **options: Any,
+) -> AsyncIterator[Session]:
+    """``async with liveloop.connect(...) as session:`` — a live session, closed on exit.
+
+    Takes a :class:`SessionConfig` and/or its fields as keywords, for example
+    ``connect(provider="openai", transport="websocket", model="gpt-realtime",
+    instructions="...", tools=[book_table])``. See :func:`open_session` for errors.
+    """
+    session = await open_session(config, tools=tools, plugins=plugins, **options)
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+def _tool_name(tool: Any) -> str:
+    return str(tool["name"] if isinstance(tool, dict) else tool.name)
+
+
+def _with_provider_defaults(config: SessionConfig, spec: ProviderSpec) -> SessionConfig:
+    updates: dict[str, Any] = {}
+    if config.api_key is None and spec.api_key_env and os.environ.get(spec.api_key_env):
+        updates["api_key"] = SecretStr(os.environ[spec.api_key_env])
+    if config.base_url is None:
+        base_url = (os.environ.get(spec.base_url_env) if spec.base_url_env else None) or (
+            spec.default_base_url
+        )
+        if base_url is not None:
+            updates["base_url"] = base_url
+    if not updates:
+        return config
+    try:
+        return SessionConfig.model_validate({**config.model_dump(), **updates})
+    except ConfigError as exc:
+        raise ConfigError(f"provider defaults for {config.provider}: {exc}", exc.errors) from None

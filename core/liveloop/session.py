@@ -1,0 +1,923 @@
+"""The live session: what a handler talks to.
+
+A :class:`Session` runs over one connection made by a transport plugin and one event
+codec made by a provider plugin. It turns the provider's events into user turns
+(:meth:`Session.input`), voices text (:meth:`Session.say`), answers every tool call
+exactly once, handles barge-in (stops playback and truncates the assistant item to
+what was delivered), and closes within bounds whatever the provider does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._fanout import Fanout
+from .actions import (
+    Action,
+    AppendAudio,
+    CancelResponse,
+    ClearAudio,
+    ClearOutputAudio,
+    CommitAudio,
+    CreateResponse,
+    SendText,
+    SendToolOutput,
+    TruncateItem,
+    UpdateSession,
+)
+from .capabilities import Capability
+from .codec import EventCodec
+from .config import SessionConfig
+from .errors import ConnectionLost, ProviderError, SessionClosed
+from .events import (
+    AssistantAudio,
+    AssistantTextDelta,
+    AssistantTextDone,
+    AssistantTranscriptDelta,
+    AssistantTranscriptDone,
+    Closed,
+    ErrorEvent,
+    Event,
+    Interrupted,
+    ResponseDone,
+    ResponseStarted,
+    SessionStarted,
+    SessionUpdated,
+    ToolCall,
+    ToolResult,
+    UserSpeechStarted,
+    UserSpeechStopped,
+    UserTurn,
+)
+from .features import Features
+from .log import bind_context, get_logger
+from .metrics import SessionMetrics, TurnMetrics
+from .speech import Speech
+from .tools import Tool, tools_from, unknown_tool
+from .transport import Connection
+from .turns import SessionTurn
+
+__all__ = ["AudioOut", "Session"]
+
+AudioOut = AssistantAudio | Interrupted
+"""What :meth:`Session.audio_out` yields: audio chunks, and a marker on barge-in."""
+
+_log = get_logger("liveloop.session")
+
+CLOSE_TIMEOUT = 0.8  # the transport's close must fit in close()'s one-second promise
+RESPONSE_START_TIMEOUT = 15.0  # a response.create the provider never answers
+UPDATE_TIMEOUT = 10.0
+_REQUEST_KEY = "liveloop_request"
+_EVENT_BUFFER = 4096
+_AUDIO_BUFFER = 512  # chunks per audio_out() consumer (~20 s at 40 ms)
+_PREROLL_MS = 1000  # user audio kept before speech starts, for turn.audio
+_MAX_RECORDED_MS = 300_000
+
+
+@dataclass
+class _Request:
+    """A response the runtime asked for (say, respond, tool follow-up, typed reply)."""
+
+    id: str
+    action: CreateResponse
+    kind: Literal["say", "respond", "tool_followup", "text_reply"]
+    speech: Speech | None = None
+    event_id: str | None = None
+    response_id: str | None = None
+    watchdog: asyncio.TimerHandle | None = None
+
+
+@dataclass
+class _ItemAudio:
+    """Playback bookkeeping for one assistant audio item."""
+
+    item_id: str
+    response_id: str
+    received: int = 0  # bytes of audio received
+    delivered: int = 0  # bytes yielded to audio_out() consumers (furthest consumer)
+    reported_ms: int | None = None  # what the app says it played (session.played)
+    interrupted: bool = False
+
+
+@dataclass
+class _InputRecorder:
+    """User audio sent through this process, kept just long enough to attach to turns."""
+
+    bytes_per_ms: float
+    buf: bytearray = field(default_factory=bytearray)
+    start: int = 0  # absolute byte offset of buf[0]
+    pins: dict[str, int] = field(default_factory=dict)  # item -> absolute start offset
+
+    @property
+    def total(self) -> int:
+        return self.start + len(self.buf)
+
+    def append(self, pcm: bytes) -> None:
+        self.buf += pcm
+        keep_from = self.total - int(_PREROLL_MS * self.bytes_per_ms)
+        if self.pins:
+            keep_from = min(keep_from, *self.pins.values())
+        keep_from = max(keep_from, self.total - int(_MAX_RECORDED_MS * self.bytes_per_ms))
+        drop = _even(keep_from - self.start)
+        if drop > 0:
+            del self.buf[:drop]
+            self.start += drop
+
+    def pin(self, item_id: str, start_ms: int) -> None:
+        self.pins[item_id] = _even(int(start_ms * self.bytes_per_ms))
+
+    def take(self, item_id: str | None, start_ms: int | None, end_ms: int | None) -> bytes | None:
+        if item_id is not None:
+            self.pins.pop(item_id, None)
+        if start_ms is None or end_ms is None or end_ms <= start_ms:
+            return None
+        lo = max(_even(int(start_ms * self.bytes_per_ms)) - self.start, 0)
+        hi = min(_even(int(end_ms * self.bytes_per_ms)) - self.start, len(self.buf))
+        return bytes(self.buf[lo:hi]) if hi > lo else None
+
+
+def _even(n: int) -> int:
+    return n - (n % 2)
+
+
+class Session:
+    """A live realtime session. Get one from :func:`liveloop.connect`.
+
+    All methods are coroutines or plain calls on the event loop that opened the session.
+    Once the session is closed (by :meth:`close`, the provider, or a lost connection),
+    waiting calls raise :class:`SessionClosed` carrying the cause.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: SessionConfig,
+        codec: EventCodec,
+        connection: Connection,
+        capability: Capability,
+        tools: Iterable[Tool] = (),
+    ) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.config = config
+        self.capabilities = capability
+        self.metrics = SessionMetrics()
+        self.provider_session_id: str | None = None
+        self._codec = codec
+        self._conn = connection
+        self._tools = tools_from(tools)
+        self._context = {
+            "session_id": self.id,
+            "provider": config.provider,
+            "transport": config.transport,
+        }
+        self._ids = itertools.count(1)
+        self._loop = asyncio.get_running_loop()
+
+        self._outbox: asyncio.Queue[tuple[str, asyncio.Future[None] | None]] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._media_reader: asyncio.Task[None] | None = None
+
+        self._turns: deque[SessionTurn] = deque()
+        self._turn_waiter: asyncio.Future[SessionTurn] | None = None
+        self._events: Fanout[Event] = Fanout(_EVENT_BUFFER)
+        self._audio: Fanout[AudioOut] = Fanout(_AUDIO_BUFFER)
+
+        self._pending: deque[_Request] = deque()
+        self._in_flight: _Request | None = None
+        self._active_response: str | None = None
+        self._by_response: dict[str, _Request] = {}
+
+        self._items: dict[str, _ItemAudio] = {}
+        self._current_item: _ItemAudio | None = None
+        self._playback_reported = False
+        self._interrupting_items: set[str] = set()
+        self._recorder = _InputRecorder(config.input_audio.bytes_per_ms)
+        self._odd_byte = b""
+        self._awaiting_audio: tuple[TurnMetrics, float] | None = None
+
+        self._seen_calls: set[str] = set()
+        self._answered_calls: set[str] = set()
+        self._calls_by_response: dict[str, set[str]] = {}
+        self._done_responses: set[str] = set()
+
+        self._update_waiters: list[asyncio.Future[None]] = []
+        self._error_waiters: dict[str, asyncio.Future[None]] = {}
+        self._started = asyncio.Event()
+        self._closed = False
+        self._close_reason: SessionClosed | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        """Start reading and writing, send the configuration, wait until it is applied."""
+        with bind_context(**self._context):
+            self._reader = asyncio.create_task(self._read_loop(), name=f"liveloop-read-{self.id}")
+            self._writer = asyncio.create_task(self._write_loop(), name=f"liveloop-write-{self.id}")
+            if self._conn.media is not None:
+                self._media_reader = asyncio.create_task(
+                    self._media_loop(), name=f"liveloop-media-{self.id}"
+                )
+        try:
+            await self._apply_config(self.config, timeout=self.config.connect_timeout)
+        except BaseException:
+            await self.close()
+            raise
+        _log.info("session started", **self._context, pair=self.config.pair)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session has closed."""
+        return self._closed
+
+    @property
+    def close_reason(self) -> SessionClosed | None:
+        """Why the session closed (``None`` while open)."""
+        return self._close_reason
+
+    @property
+    def features(self) -> Features:
+        """The feature flags of this session's provider/transport pair."""
+        return self.capabilities.features
+
+    async def close(self) -> None:
+        """Close the session; returns within about a second whatever the provider does.
+
+        Pending and future :meth:`input` calls raise :class:`SessionClosed`, ``audio_out``
+        and ``events`` iterators end, unfinished :class:`Speech` handles fail.
+        """
+        await self._shutdown(SessionClosed("session closed by the application"))
+
+    async def _shutdown(self, reason: SessionClosed) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._close_reason = reason
+        current = asyncio.current_task()
+        tasks = [
+            task
+            for task in (self._reader, self._writer, self._media_reader, *self._tasks)
+            if task is not None and task is not current and not task.done()
+        ]
+        for task in tasks:
+            task.cancel()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._conn.close()
+        except (TimeoutError, Exception) as exc:  # closing must never raise or hang
+            _log.debug("connection close did not finish cleanly", **self._context, error=str(exc))
+        if tasks:
+            await asyncio.wait(tasks, timeout=0.1)
+        self._fail_waiters(reason)
+        error = None if reason.cause is None else str(reason)
+        self._emit(Closed(reason=reason.reason, error=error))
+        self._events.close()
+        self._audio.close()
+        level = "info" if reason.cause is None else "warning"
+        getattr(_log, level)("session closed", **self._context, reason=str(reason))
+
+    def _fail_waiters(self, reason: SessionClosed) -> None:
+        if self._turn_waiter is not None and not self._turn_waiter.done():
+            self._turn_waiter.set_exception(reason)
+        for request in [*self._pending, self._in_flight, *self._by_response.values()]:
+            if request is not None and request.speech is not None:
+                request.speech._closed(reason)
+            if request is not None and request.watchdog is not None:
+                request.watchdog.cancel()
+        self._pending.clear()
+        self._in_flight = None
+        self._by_response.clear()
+        for waiter in [*self._update_waiters, *self._error_waiters.values()]:
+            if not waiter.done():
+                waiter.set_exception(reason)
+        while not self._outbox.empty():
+            _, done = self._outbox.get_nowait()
+            if done is not None and not done.done():
+                done.set_exception(reason)
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            assert self._close_reason is not None
+            raise self._close_reason
+
+    # -- user input ----------------------------------------------------------------------
+
+    async def input(self) -> SessionTurn:
+        """The next completed user turn (spoken or typed), in order; none lost or repeated.
+
+        Raises :class:`SessionClosed` (with the cause) once the session closes, and
+        ``RuntimeError`` if another task is already waiting in ``input()``.
+        """
+        if self._turns:
+            return self._turns.popleft()
+        self._ensure_open()
+        if self._turn_waiter is not None and not self._turn_waiter.done():
+            raise RuntimeError("input() is already being awaited by another task of this session")
+        waiter: asyncio.Future[SessionTurn] = self._loop.create_future()
+        self._turn_waiter = waiter
+        try:
+            return await waiter
+        finally:
+            if self._turn_waiter is waiter:
+                self._turn_waiter = None
+
+    async def turns(self) -> AsyncIterator[SessionTurn]:
+        """Every user turn from now on; ends when the session closes."""
+        while True:
+            try:
+                yield await self.input()
+            except SessionClosed:
+                return
+
+    async def send_text(self, text: str) -> None:
+        """Send a typed user message; it becomes a turn, and the model answers it when
+        ``auto_respond`` is on."""
+        self._ensure_open()
+        self._send(SendText(text=text))
+        if self.config.auto_respond:
+            self._request(CreateResponse(), "text_reply")
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Send user audio: PCM16 mono at the session's input format, any chunk size.
+
+        Waits while the connection is backed up, so a fast producer cannot grow memory.
+        """
+        self._ensure_open()
+        data = self._odd_byte + bytes(pcm)
+        self._odd_byte = b""
+        if len(data) % 2:
+            data, self._odd_byte = data[:-1], data[-1:]
+        if not data:
+            return
+        self._recorder.append(data)
+        self.metrics.audio_sent_ms += len(data) / self.config.input_audio.bytes_per_ms
+        if self._conn.media is not None:
+            await self._conn.media.send_audio(data)
+            return
+        messages = self._codec.encode(AppendAudio(audio=data))
+        done: asyncio.Future[None] = self._loop.create_future()
+        for index, message in enumerate(messages):
+            self._outbox.put_nowait((message, done if index == len(messages) - 1 else None))
+        await done
+
+    async def commit_audio(self) -> None:
+        """End the user's turn now (for sessions without turn detection)."""
+        self._ensure_open()
+        self._send(CommitAudio())
+        if self.config.auto_respond and self.config.turn_detection is None:
+            self._request(CreateResponse(), "respond")
+
+    async def clear_audio(self) -> None:
+        """Discard user audio the provider has not committed yet."""
+        self._ensure_open()
+        self._send(ClearAudio())
+
+    # -- assistant output ----------------------------------------------------------------
+
+    def say(self, text: str) -> Speech:
+        """Make the model say exactly ``text``; returns a :class:`Speech` at once.
+
+        ``await session.say(text)`` waits until the speech is complete. A say issued
+        while another response is active is queued behind it, never rejected.
+        """
+        self._ensure_open()
+        speech = Speech(f"say_{next(self._ids)}", text, self._cancel_speech)
+        self._request(CreateResponse(say=text), "say", speech)
+        return speech
+
+    def respond(self, instructions: str | None = None) -> Speech:
+        """Ask the model for a reply of its own (optionally steered by ``instructions``).
+
+        Returns a :class:`Speech` whose ``transcript`` is what the model said.
+        """
+        self._ensure_open()
+        speech = Speech(f"respond_{next(self._ids)}", "", self._cancel_speech)
+        self._request(CreateResponse(instructions=instructions), "respond", speech)
+        return speech
+
+    async def audio_out(self) -> AsyncIterator[AudioOut]:
+        """Assistant audio as it arrives: :class:`~liveloop.events.AssistantAudio` chunks
+        (PCM16 at the output format) and an :class:`~liveloop.events.Interrupted` marker
+        when the user barges in (drop whatever you have buffered).
+
+        Each iterator gets every chunk from the moment it starts; a consumer that stops
+        reading loses the oldest chunks (counted in ``metrics.audio_out_dropped``), so
+        memory stays bounded. What consumers take counts as played for truncation,
+        unless the app reports playback itself with :meth:`played`.
+        """
+        sub = self._audio.subscribe()
+        positions: dict[str, int] = {}
+        try:
+            async for item in sub:
+                if isinstance(item, AssistantAudio):
+                    state = self._items.get(item.item_id)
+                    if state is not None:
+                        if state.interrupted:
+                            continue
+                        position = positions.get(item.item_id, 0) + len(item.audio)
+                        positions[item.item_id] = position
+                        if position > state.delivered:
+                            state.delivered = position
+                            self._update_speech_played(state)
+                yield item
+        finally:
+            self.metrics.audio_out_dropped += sub.dropped
+            sub.unsubscribe()
+
+    def played(self, ms: int, item_id: str | None = None) -> None:
+        """Report how many ms of an assistant item (default: the current one) the user
+        has actually heard; barge-in truncation then uses this instead of delivery."""
+        self._playback_reported = True
+        state = self._items.get(item_id) if item_id else self._current_item
+        if state is not None:
+            state.reported_ms = max(0, int(ms))
+            self._update_speech_played(state)
+
+    async def interrupt(self) -> None:
+        """Cut the assistant off now: cancel the active response, stop playback, and
+        truncate the item to what was heard."""
+        self._ensure_open()
+        if self._active_response is not None:
+            self._send(CancelResponse(response_id=self._active_response))
+        state = self._current_item
+        if state is not None and not state.interrupted:
+            self._stop_playback(state)
+        if self.features.interruption == "server_truncates":
+            self._send(ClearOutputAudio())
+
+    async def update(self, *, tools: Iterable[Any] | None = None, **changes: Any) -> None:
+        """Change the session's configuration (instructions, voice, tools, turn detection...).
+
+        Waits until the provider applied it; raises :class:`ConfigError` for invalid
+        values and :class:`ProviderError` if the provider refuses.
+        """
+        self._ensure_open()
+        data = self.config.model_dump()
+        data.update(changes)
+        if tools is not None:
+            new_tools = tools_from(tools)
+            data["tools"] = [tool.definition for tool in new_tools.values()]
+        config = SessionConfig.model_validate(data)
+        await self._apply_config(config, timeout=UPDATE_TIMEOUT)
+        self.config = config
+        if tools is not None:
+            self._tools = new_tools
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every normalized event from now on (see :mod:`liveloop.events`); ends with
+        :class:`~liveloop.events.Closed`."""
+        sub = self._events.subscribe()
+        try:
+            async for event in sub:
+                yield event
+        finally:
+            self.metrics.events_dropped += sub.dropped
+            sub.unsubscribe()
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _next_event_id(self) -> str:
+        return f"ll_{self.id}_{next(self._ids)}"
+
+    def _send(self, action: Action) -> None:
+        for message in self._codec.encode(action):
+            self._outbox.put_nowait((message, None))
+
+    async def _apply_config(self, config: SessionConfig, *, timeout: float) -> None:
+        event_id = self._next_event_id()
+        applied: asyncio.Future[None] = self._loop.create_future()
+        failed: asyncio.Future[None] = self._loop.create_future()
+        self._update_waiters.append(applied)
+        self._error_waiters[event_id] = failed
+        try:
+            self._send(UpdateSession(config=config, event_id=event_id))
+            async with asyncio.timeout(timeout):
+                done, _ = await asyncio.wait({applied, failed}, return_when="FIRST_COMPLETED")
+            for future in done:
+                future.result()  # raises the provider's error or SessionClosed
+        except TimeoutError:
+            raise ProviderError(
+                f"the provider did not confirm the session configuration within {timeout:g} s",
+                code="timeout",
+            ) from None
+        finally:
+            self._error_waiters.pop(event_id, None)
+            if applied in self._update_waiters:
+                self._update_waiters.remove(applied)
+            for future in (applied, failed):
+                if not future.done():
+                    future.cancel()
+
+    # -- the response queue ----------------------------------------------------------------
+
+    def _request(
+        self,
+        action: CreateResponse,
+        kind: Literal["say", "respond", "tool_followup", "text_reply"],
+        speech: Speech | None = None,
+    ) -> None:
+        request_id = f"r{next(self._ids)}"
+        metadata = {**action.metadata, _REQUEST_KEY: request_id}
+        request = _Request(
+            request_id, action.model_copy(update={"metadata": metadata}), kind, speech
+        )
+        self._pending.append(request)
+        self._pump()
+
+    def _pump(self) -> None:
+        # One response at a time: the provider rejects a second one while one is active.
+        if self._closed or self._in_flight is not None or self._active_response is not None:
+            return
+        if not self._pending:
+            return
+        request = self._pending.popleft()
+        request.event_id = self._next_event_id()
+        self._in_flight = request
+        request.watchdog = self._loop.call_later(
+            RESPONSE_START_TIMEOUT, self._response_never_started, request
+        )
+        self._send(request.action.model_copy(update={"event_id": request.event_id}))
+
+    def _response_never_started(self, request: _Request) -> None:
+        if self._in_flight is not request:
+            return
+        self._in_flight = None
+        if request.speech is not None:
+            request.speech._fail(
+                ProviderError("the provider never started the response", code="timeout")
+            )
+        _log.warning("response request timed out", **self._context, request=request.id)
+        self._pump()
+
+    def _cancel_speech(self, speech: Speech) -> None:
+        for request in list(self._pending):
+            if request.speech is speech:
+                self._pending.remove(request)
+                speech._finish("cancelled")
+                return
+        if speech.response_id is not None and speech.response_id == self._active_response:
+            speech.status = "interrupted"
+            self._loop.create_task(self.interrupt())
+
+    def _on_response_started(self, event: ResponseStarted) -> None:
+        self._active_response = event.response_id
+        request = self._in_flight
+        if request is None or event.metadata.get(_REQUEST_KEY) != request.id:
+            return  # a response the provider started on its own (turn detection)
+        self._in_flight = None
+        if request.watchdog is not None:
+            request.watchdog.cancel()
+        request.response_id = event.response_id
+        self._by_response[event.response_id] = request
+        if request.speech is not None:
+            request.speech.response_id = event.response_id
+            if request.speech.status == "queued":
+                request.speech.status = "speaking"
+
+    def _on_response_done(self, event: ResponseDone) -> None:
+        if self._active_response == event.response_id:
+            self._active_response = None
+        self.metrics.responses += 1
+        if event.usage is not None:
+            self.metrics.input_tokens += event.usage.input_tokens
+            self.metrics.output_tokens += event.usage.output_tokens
+            self.metrics.total_tokens += event.usage.total_tokens
+        request = self._by_response.pop(event.response_id, None)
+        if request is not None and request.speech is not None:
+            speech = request.speech
+            state = self._items.get(speech.item_id or "")
+            if speech.status == "interrupted" or (state is not None and state.interrupted):
+                speech._finish("interrupted")
+            elif event.status == "cancelled":
+                speech._finish("cancelled")
+            elif event.status == "failed":
+                speech._fail(ProviderError(f"response failed: {event.reason}", raw=event.raw))
+            else:
+                speech._finish("done")
+        self._done_responses.add(event.response_id)
+        self._maybe_follow_up(event.response_id)
+        self._pump()
+
+    def _on_error(self, event: ErrorEvent) -> None:
+        request = self._in_flight
+        if (
+            request is not None
+            and event.event_id is not None
+            and event.event_id == request.event_id
+        ):
+            self._in_flight = None
+            if request.watchdog is not None:
+                request.watchdog.cancel()
+            if event.code == "conversation_already_has_active_response":
+                # Lost a race with a response the provider started itself: go again after it.
+                self._pending.appendleft(request)
+                if self._active_response is None:
+                    self._loop.call_later(0.05, self._pump)
+                return
+            if request.speech is not None:
+                request.speech._fail(
+                    ProviderError(
+                        event.message, code=event.code, event_id=event.event_id, raw=event.raw
+                    )
+                )
+            self._pump()
+            return
+        waiter = self._error_waiters.get(event.event_id or "")
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(
+                ProviderError(
+                    event.message, code=event.code, event_id=event.event_id, raw=event.raw
+                )
+            )
+            return
+        _log.warning(
+            "provider reported an error",
+            **self._context,
+            code=event.code,
+            error=event.message,
+            event_id=event.event_id,
+        )
+
+    # -- audio out and barge-in --------------------------------------------------------------
+
+    def _on_audio(self, event: AssistantAudio) -> None:
+        state = self._items.get(event.item_id)
+        if state is None:
+            state = _ItemAudio(event.item_id, event.response_id)
+            self._items[event.item_id] = state
+            self._current_item = state
+            self._forget_old_items()
+            request = self._by_response.get(event.response_id)
+            if request is not None and request.speech is not None:
+                speech = request.speech
+                speech.item_id = event.item_id
+                if request.kind == "say":
+                    latency = (time.monotonic() - speech.requested_at) * 1000
+                    speech.first_audio_latency_ms = latency
+                    self.metrics.say_latencies_ms.append(latency)
+            if self._awaiting_audio is not None:
+                turn, stopped_at = self._awaiting_audio
+                turn.response_id = event.response_id
+                turn.first_audio_latency_ms = (time.monotonic() - stopped_at) * 1000
+                self._awaiting_audio = None
+        if state.interrupted:
+            return  # late audio of a response the user already cut off
+        state.received += len(event.audio)
+        self.metrics.audio_received_ms += len(event.audio) / self.config.output_audio.bytes_per_ms
+        request = self._by_response.get(event.response_id)
+        if request is not None and request.speech is not None:
+            request.speech.audio_ms = int(state.received / self.config.output_audio.bytes_per_ms)
+        self._audio.publish(event)
+
+    def _forget_old_items(self) -> None:
+        while len(self._items) > 16:
+            oldest = next(iter(self._items))
+            del self._items[oldest]
+
+    def _played_ms(self, state: _ItemAudio) -> int:
+        rate = self.config.output_audio.bytes_per_ms
+        received_ms = int(state.received / rate)
+        if state.reported_ms is not None:
+            return min(state.reported_ms, received_ms)
+        return min(int(state.delivered / rate), received_ms)
+
+    def _update_speech_played(self, state: _ItemAudio) -> None:
+        request = self._by_response.get(state.response_id)
+        if request is not None and request.speech is not None:
+            request.speech.played_ms = self._played_ms(state)
+
+    def _on_speech_started(self, event: UserSpeechStarted) -> None:
+        if event.item_id is not None and event.audio_start_ms is not None:
+            self._recorder.pin(event.item_id, event.audio_start_ms)
+        detection = self.config.turn_detection
+        if detection is None or not detection.interrupt_response:
+            return
+        state = self._current_item
+        if state is None or state.interrupted:
+            return
+        speaking = state.response_id == self._active_response or state.delivered < state.received
+        if not speaking:
+            return
+        if event.item_id is not None:
+            self._interrupting_items.add(event.item_id)
+        self._stop_playback(state)
+
+    def _stop_playback(self, state: _ItemAudio) -> None:
+        """Stop delivering ``state``'s audio and truncate it to what was played."""
+        played = self._played_ms(state)
+        state.interrupted = True
+        for sub in self._audio.subscribers:
+            sub.discard(
+                lambda item: isinstance(item, AssistantAudio) and item.item_id == state.item_id
+            )
+        tracking = self._audio.has_subscribers or self._playback_reported
+        if self.features.interruption == "client_truncates" and state.received > 0 and tracking:
+            # Sample counts, not wall clock: never past what arrived, never for silent items.
+            self._send(TruncateItem(item_id=state.item_id, audio_end_ms=played))
+        request = self._by_response.get(state.response_id)
+        if request is not None and request.speech is not None:
+            request.speech.played_ms = played
+            request.speech.status = "interrupted"
+        else:
+            self._finish_interrupted_speech(state)
+        marker = Interrupted(response_id=state.response_id, item_id=state.item_id, played_ms=played)
+        self._audio.publish(marker)
+        self._emit(marker)
+        _log.debug("barge-in", **self._context, item_id=state.item_id, played_ms=played)
+
+    def _finish_interrupted_speech(self, state: _ItemAudio) -> None:
+        # The response already ended (audio was still playing): finish its speech now.
+        for request in self._by_response.values():
+            if request.speech is not None and request.speech.item_id == state.item_id:
+                request.speech._finish("interrupted")
+
+    # -- tools -----------------------------------------------------------------------------
+
+    def _on_tool_call(self, event: ToolCall) -> None:
+        if event.call_id in self._seen_calls:
+            return  # exactly once, even if the provider repeats itself
+        self._seen_calls.add(event.call_id)
+        if event.response_id is not None:
+            self._calls_by_response.setdefault(event.response_id, set()).add(event.call_id)
+        task = self._loop.create_task(
+            self._answer_tool_call(event), name=f"liveloop-tool-{event.name}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer_tool_call(self, event: ToolCall) -> None:
+        with bind_context(**self._context, call_id=event.call_id):
+            tool = self._tools.get(event.name)
+            if tool is None:
+                outcome = unknown_tool(event.name, self._tools)
+            else:
+                outcome = await tool.run(event.arguments, timeout=self.config.tool_timeout)
+            if self._closed:
+                return
+            self._send(SendToolOutput(call_id=event.call_id, output=outcome.output))
+            self._answered_calls.add(event.call_id)
+            self.metrics.tool_calls += 1
+            self._emit(
+                ToolResult(
+                    call_id=event.call_id,
+                    name=event.name,
+                    output=outcome.output,
+                    is_error=outcome.is_error,
+                )
+            )
+            _log.info("tool answered", **self._context, tool=event.name, error=outcome.is_error)
+            if event.response_id is None:
+                self._request(CreateResponse(), "tool_followup")
+            else:
+                self._maybe_follow_up(event.response_id)
+
+    def _maybe_follow_up(self, response_id: str) -> None:
+        # After every call of a response is answered (and the response is done), ask for the
+        # next response so the model speaks the result instead of waiting for the user.
+        calls = self._calls_by_response.get(response_id)
+        if not calls or response_id not in self._done_responses:
+            return
+        if not calls <= self._answered_calls:
+            return
+        del self._calls_by_response[response_id]
+        self._done_responses.discard(response_id)
+        self._answered_calls -= calls
+        self._request(CreateResponse(), "tool_followup")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                message = await self._conn.receive()
+                for event in self._codec.decode(message):
+                    self._dispatch(event)
+        except asyncio.CancelledError:
+            raise
+        except ConnectionLost as exc:
+            await self._shutdown(SessionClosed("connection to the provider lost", exc))
+        except Exception as exc:
+            _log.exception("session reader failed", **self._context)
+            await self._shutdown(SessionClosed("session failed", exc))
+
+    async def _media_loop(self) -> None:
+        media = self._conn.media
+        assert media is not None
+        try:
+            while True:
+                pcm = await media.receive_audio()
+                response_id = self._active_response or "media"
+                item_id = self._current_item.item_id if self._current_item else "media"
+                self._dispatch(AssistantAudio(response_id=response_id, item_id=item_id, audio=pcm))
+        except asyncio.CancelledError:
+            raise
+        except ConnectionLost as exc:
+            await self._shutdown(SessionClosed("media connection lost", exc))
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                message, done = await self._outbox.get()
+                try:
+                    await self._conn.send(message)
+                except ConnectionLost as exc:
+                    reason = SessionClosed("connection to the provider lost", exc)
+                    if done is not None and not done.done():
+                        done.set_exception(reason)
+                    await self._shutdown(reason)
+                    return
+                if done is not None and not done.done():
+                    done.set_result(None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            _log.exception("session writer failed", **self._context)
+            await self._shutdown(SessionClosed("session failed", exc))
+
+    def _emit(self, event: Event) -> None:
+        self._events.publish(event)
+
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, AssistantAudio):
+            self._on_audio(event)
+        elif isinstance(event, UserTurn):
+            self._on_turn(event)
+            return
+        elif isinstance(event, AssistantTranscriptDelta | AssistantTextDelta):
+            self._on_assistant_text(event.response_id, event.item_id, event.delta, final=False)
+        elif isinstance(event, AssistantTranscriptDone):
+            self._on_assistant_text(event.response_id, event.item_id, event.transcript, final=True)
+        elif isinstance(event, AssistantTextDone):
+            self._on_assistant_text(event.response_id, event.item_id, event.text, final=True)
+        elif isinstance(event, ResponseStarted):
+            self._on_response_started(event)
+        elif isinstance(event, ResponseDone):
+            self._emit(event)
+            self._on_response_done(event)
+            return
+        elif isinstance(event, ToolCall):
+            self._emit(event)
+            self._on_tool_call(event)
+            return
+        elif isinstance(event, UserSpeechStarted):
+            self._on_speech_started(event)
+        elif isinstance(event, UserSpeechStopped):
+            metrics = TurnMetrics(item_id=event.item_id)
+            self.metrics.turns.append(metrics)
+            self._awaiting_audio = (metrics, time.monotonic())
+        elif isinstance(event, ErrorEvent):
+            self._on_error(event)
+        elif isinstance(event, SessionStarted):
+            self.provider_session_id = event.session_id
+        elif isinstance(event, SessionUpdated):
+            for waiter in self._update_waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        self._emit(event)
+
+    def _on_assistant_text(self, response_id: str, item_id: str, text: str, *, final: bool) -> None:
+        request = self._by_response.get(response_id)
+        if request is None or request.speech is None:
+            return
+        speech = request.speech
+        if speech.item_id is None:
+            speech.item_id = item_id
+        speech.transcript = text if final else speech.transcript + text
+
+    def _on_turn(self, event: UserTurn) -> None:
+        turn = event.turn
+        audio = None
+        if turn.channel == "audio" and self._conn.media is None:
+            audio = self._recorder.take(turn.item_id, turn.started_ms, turn.ended_ms)
+        elif turn.item_id is not None:
+            self._recorder.pins.pop(turn.item_id, None)
+        interrupted = turn.item_id is not None and turn.item_id in self._interrupting_items
+        if interrupted and turn.item_id is not None:
+            self._interrupting_items.discard(turn.item_id)
+        if audio is not None or interrupted:
+            turn = turn.model_copy(
+                update={
+                    "audio": audio if audio is not None else turn.audio,
+                    "audio_format": turn.audio_format or self.config.input_audio,
+                    "interrupted": interrupted or turn.interrupted,
+                }
+            )
+            event = UserTurn(turn=turn, raw=event.raw)
+        waiter = self._turn_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(turn)
+        else:
+            self._turns.append(turn)
+        self._emit(event)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Session {self.id} {self.config.pair} {state}>"

@@ -1,0 +1,125 @@
+"""A WebSocket connection to OpenAI Realtime (or anything that speaks its protocol)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from liveloop import ConfigError, ConnectionLost, ProviderError, SessionConfig, get_logger
+from liveloop.transport import MediaChannel
+
+__all__ = ["WebSocketConnection", "WebSocketConnector", "realtime_url"]
+
+_log = get_logger("liveloop.openai_websocket")
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # OpenAI caps events at 15 MiB
+CLOSE_TIMEOUT = 0.5
+PING_INTERVAL = 10.0
+PING_TIMEOUT = 10.0
+
+
+def realtime_url(base_url: str, *, model: str | None = None, call_id: str | None = None) -> str:
+    """The Realtime WebSocket URL for an HTTP ``base_url`` (``http``->``ws``,
+    ``https``->``wss``, ``/realtime`` appended, with ``model`` or ``call_id`` as query)."""
+    parts = urlsplit(base_url)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
+    if scheme is None:
+        raise ConfigError(f"base_url: expected an http(s) URL (got {base_url!r})")
+    query = urlencode({"call_id": call_id} if call_id else {"model": model or ""})
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/realtime", query, ""))
+
+
+class WebSocketConnection:
+    """One open WebSocket; raises :class:`ConnectionLost` once it is gone."""
+
+    media: MediaChannel | None = None
+
+    def __init__(self, socket: ClientConnection) -> None:
+        self._socket = socket
+
+    async def send(self, message: str) -> None:
+        """Send one JSON text frame."""
+        try:
+            await self._socket.send(message)
+        except ConnectionClosed as exc:
+            raise ConnectionLost(_describe_close(exc), exc) from None
+
+    async def receive(self) -> str | bytes:
+        """The next frame from the provider."""
+        try:
+            return await self._socket.recv()
+        except ConnectionClosed as exc:
+            raise ConnectionLost(_describe_close(exc), exc) from None
+
+    async def close(self) -> None:
+        """Close within about half a second, even if the server never answers the close."""
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT + 0.1):
+                await self._socket.close()
+        except (TimeoutError, OSError, ConnectionClosed):
+            pass
+        finally:
+            if self._socket.transport is not None:
+                self._socket.transport.abort()
+
+
+class WebSocketConnector:
+    """Opens :class:`WebSocketConnection` s to ``{base_url}/realtime?model=…``.
+
+    The API key travels in the ``Authorization`` header only (never in the URL or logs);
+    compression is off (audio does not compress, and deflate costs CPU on every event).
+    """
+
+    async def open(self, config: SessionConfig) -> WebSocketConnection:
+        """Connect and return the open connection (handshake bounded by
+        ``config.connect_timeout``)."""
+        if config.base_url is None:
+            raise ConfigError("base_url: no endpoint configured for the OpenAI WebSocket")
+        if config.api_key is None:
+            raise ConfigError("api_key: no API key given and OPENAI_API_KEY is not set")
+        url = realtime_url(config.base_url, model=config.model)
+        headers = {"Authorization": f"Bearer {config.api_key.get_secret_value()}"}
+        _log.debug("connecting", url=url)
+        try:
+            socket = await connect(
+                url,
+                additional_headers=headers,
+                compression=None,
+                max_size=MAX_MESSAGE_BYTES,
+                open_timeout=config.connect_timeout,
+                close_timeout=CLOSE_TIMEOUT,
+                ping_interval=PING_INTERVAL,
+                ping_timeout=PING_TIMEOUT,
+                user_agent_header="liveloop",
+            )
+        except InvalidStatus as exc:
+            raise _refusal(exc) from None
+        except (InvalidURI, InvalidHandshake, OSError, TimeoutError) as exc:
+            raise ConnectionLost(f"could not connect to {url}", exc) from None
+        return WebSocketConnection(socket)
+
+
+def _refusal(exc: InvalidStatus) -> ProviderError:
+    status = exc.response.status_code
+    message = f"the provider refused the connection (HTTP {status})"
+    code: str | None = None
+    try:
+        body = json.loads(exc.response.body or b"{}")
+        error = body.get("error") or {}
+        message = f"{message}: {error.get('message') or ''}".rstrip(": ")
+        code = error.get("code") or error.get("type")
+    except (ValueError, AttributeError):
+        pass
+    return ProviderError(message, code=code or f"http_{status}")
+
+
+def _describe_close(exc: ConnectionClosed) -> str:
+    close = exc.rcvd or exc.sent
+    if close is None:
+        return "the connection dropped without a close frame"
+    reason = f": {close.reason}" if close.reason else ""
+    return f"the connection closed (code {close.code}{reason})"
