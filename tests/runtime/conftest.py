@@ -1,0 +1,109 @@
+"""An in-memory connection and a pass-through codec, to unit-test the session runtime.
+
+The codec speaks liveloop's own events and actions as JSON, so these tests exercise the
+runtime's logic alone; end-to-end tests in tests/e2e use the real plugins and emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+import liveloop
+from liveloop.actions import Action
+from liveloop.capabilities import Capability
+from liveloop.events import Event, SessionStarted, SessionUpdated
+
+EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
+
+FEATURES = liveloop.Features(
+    audio_in=True,
+    audio_out=True,
+    text=True,
+    server_vad=True,
+    interruption="client_truncates",
+    tools=True,
+    verbatim_say=True,
+    media="events",
+    audio_formats=("pcm16",),
+)
+
+
+class PassThroughCodec:
+    """Wire messages are liveloop events (in) and actions (out), as JSON."""
+
+    def decode(self, message: str | bytes) -> list[Event]:
+        return [EVENTS.validate_json(message)]
+
+    def encode(self, action: Action) -> list[str]:
+        return [action.model_dump_json()]
+
+
+class FakeConnection:
+    """Records what the runtime sends; tests push provider events in."""
+
+    media = None
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.incoming: asyncio.Queue[str | BaseException] = asyncio.Queue()
+        self.closed = False
+        self.on_send: Callable[[dict[str, Any]], None] | None = None
+
+    async def send(self, message: str) -> None:
+        data = json.loads(message)
+        self.sent.append(data)
+        if data["kind"] == "update_session":
+            self.push(SessionUpdated())
+        if self.on_send is not None:
+            self.on_send(data)
+
+    async def receive(self) -> str:
+        item = await self.incoming.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def close(self) -> None:
+        self.closed = True
+
+    def push(self, event: Any) -> None:
+        self.incoming.put_nowait(event.model_dump_json())
+
+    def fail(self, exc: BaseException) -> None:
+        self.incoming.put_nowait(exc)
+
+    def sent_kinds(self, kind: str) -> list[dict[str, Any]]:
+        return [message for message in self.sent if message["kind"] == kind]
+
+
+@pytest.fixture
+async def runtime() -> AsyncIterator[tuple[liveloop.Session, FakeConnection]]:
+    """A started session over a FakeConnection (closed afterwards)."""
+    connection = FakeConnection()
+    connection.push(SessionStarted(session_id="sess_test"))
+    capability = Capability(
+        provider="fake",
+        transport="memory",
+        plugin="tests",
+        version="0",
+        provider_plugin="tests",
+        provider_version="0",
+        features=FEATURES,
+    )
+    session = liveloop.Session(
+        config=liveloop.SessionConfig(provider="fake", transport="memory", tool_timeout=1.0),
+        codec=PassThroughCodec(),
+        connection=connection,
+        capability=capability,
+    )
+    await session._start()
+    try:
+        yield session, connection
+    finally:
+        await session.close()
