@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import actions, events
 from .actions import Action
-from .app import App, Handler, SessionHandler
+from .app import App, Handler, HandlerRun, SessionHandler
 from .capabilities import Capability, capabilities, resolve
 from .codec import CodecFactory, EventCodec
 from .config import (
@@ -65,6 +65,7 @@ __all__ = [
     "EventCodec",
     "Features",
     "Handler",
+    "HandlerRun",
     "InputTranscription",
     "LiveloopError",
     "MediaChannel",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +15,7 @@ from .log import bind_context, get_logger
 from .session import Session
 from .tools import Tool
 
-__all__ = ["App", "Handler", "SessionHandler"]
+__all__ = ["App", "Handler", "HandlerRun", "SessionHandler"]
 
 SessionHandler = Callable[[Session], Awaitable[None]]
 """A handler: ``async def handler(session: liveloop.Session) -> None``."""
@@ -89,6 +91,26 @@ class App:
             declared = ", ".join(self.handlers) or "none"
             raise LiveloopError(f"no session handler {name!r} (declared: {declared})") from None
 
+    @asynccontextmanager
+    async def start(self, name: str | None = None, **overrides: Any) -> AsyncIterator[HandlerRun]:
+        """Open a session and run handler ``name`` on it in a task, yielding a
+        :class:`HandlerRun` (its ``session`` is what a caller or a test drives).
+
+        On exit the handler is cancelled if still running and the session closed.
+        """
+        handler = self.handler(name)
+        options = {**handler.options, **overrides}
+        async with connect(tools=handler.tools, **options) as session:
+            task = asyncio.create_task(
+                _run_handler(handler, session), name=f"handler-{handler.name}"
+            )
+            try:
+                yield HandlerRun(handler, session, task)
+            finally:
+                if not task.done():
+                    task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+
     async def run(self, name: str | None = None, **overrides: Any) -> None:
         """Run handler ``name`` on a fresh session until it returns or the session ends.
 
@@ -96,15 +118,32 @@ class App:
         logged with the session id and re-raised; a session that ends under the handler
         (the user hung up) is a normal end.
         """
-        handler = self.handler(name)
-        options = {**handler.options, **overrides}
-        async with connect(tools=handler.tools, **options) as session:
-            with bind_context(session_id=session.id, handler=handler.name):
-                try:
-                    await handler.function(session)
-                except SessionClosed as exc:
-                    if exc.cause is not None:
-                        _log.warning("session ended under the handler", reason=str(exc))
-                except Exception:
-                    _log.exception("session handler raised", handler=handler.name)
-                    raise
+        async with self.start(name, **overrides) as run:
+            await run.wait()
+
+
+@dataclass
+class HandlerRun:
+    """A handler running on a live session."""
+
+    handler: Handler
+    session: Session
+    task: asyncio.Task[None]
+
+    async def wait(self, timeout: float | None = None) -> None:
+        """Wait (at most ``timeout`` seconds) for the handler to finish; re-raise its error."""
+        async with asyncio.timeout(timeout):
+            await asyncio.shield(self.task)
+
+
+async def _run_handler(handler: Handler, session: Session) -> None:
+    with bind_context(session_id=session.id, handler=handler.name):
+        try:
+            await handler.function(session)
+        except SessionClosed as exc:
+            if exc.cause is not None:
+                _log.warning("session ended under the handler", reason=str(exc))
+        except Exception:
+            _log.exception("session handler raised", handler=handler.name)
+            await session.close()
+            raise
