@@ -25,6 +25,7 @@ from ._model import StrictModel
 __all__ = [
     "AudioFormat",
     "InputTranscription",
+    "ReconnectPolicy",
     "SemanticVAD",
     "ServerVAD",
     "SessionConfig",
@@ -104,6 +105,19 @@ class ToolDefinition(StrictModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
+class ReconnectPolicy(StrictModel):
+    """How a session survives a dropped connection.
+
+    Up to ``attempts`` reconnections with exponential backoff (starting at
+    ``initial_delay`` seconds, doubling), all within ``within`` seconds; then the session
+    closes with the cause. A refused key is not retried.
+    """
+
+    attempts: Annotated[StrictInt, Field(ge=0, le=100)] = 3
+    within: Seconds = 5.0
+    initial_delay: Annotated[StrictFloat, Field(ge=0, le=60)] = 0.1
+
+
 ToolChoice = Literal["auto", "none", "required"] | Annotated[StrictStr, Field(min_length=1)]
 
 
@@ -114,6 +128,10 @@ class SessionConfig(StrictModel):
     turns have text), PCM16 mono 24 kHz both ways, and the model answering turns on its
     own (``auto_respond``). ``api_key`` is a secret: it never appears in ``repr`` or logs.
     ``extras`` is merged into the provider's session configuration as is.
+
+    ``reconnect`` (``None`` = never) says how a dropped connection is restored;
+    ``max_session_seconds`` overrides the provider's session length limit, before which
+    the session rolls over to a fresh connection at a quiet moment.
     """
 
     provider: StrictStr = "openai"
@@ -133,6 +151,8 @@ class SessionConfig(StrictModel):
     auto_respond: StrictBool = True
     tool_timeout: Seconds = 30.0
     connect_timeout: Seconds = 10.0
+    reconnect: ReconnectPolicy | None = Field(default_factory=ReconnectPolicy)
+    max_session_seconds: Annotated[StrictFloat, Field(gt=0, le=86_400)] | None = None
     extras: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("turn_detection", mode="before")

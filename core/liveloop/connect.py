@@ -11,12 +11,14 @@ from typing import Any
 from pydantic import SecretStr
 
 from .capabilities import resolve
+from .codec import EventCodec
 from .config import SessionConfig
 from .errors import ConfigError, ConnectionLost
 from .plugins import PluginManager
 from .session import Session
 from .specs import ProviderSpec
 from .tools import Tool, tools_from
+from .transport import Connection
 
 __all__ = ["connect", "open_session"]
 
@@ -52,20 +54,28 @@ async def open_session(
     resolved = SessionConfig.model_validate(data)
     provider, transport, capability = resolve(resolved.provider, resolved.transport, plugins)
     resolved = _with_provider_defaults(resolved, provider.spec)
-    codec = provider.spec.codec(resolved)
-    try:
-        async with asyncio.timeout(resolved.connect_timeout):
-            connection = await transport.spec.connector.open(resolved)
-    except TimeoutError:
-        raise ConnectionLost(
-            f"could not connect to {resolved.pair} within {resolved.connect_timeout:g} s"
-        ) from None
+    connector = transport.spec.connector
+
+    async def reopen() -> tuple[EventCodec, Connection]:
+        codec = provider.spec.codec(resolved)
+        try:
+            async with asyncio.timeout(resolved.connect_timeout):
+                connection = await connector.open(resolved)
+        except TimeoutError:
+            raise ConnectionLost(
+                f"could not connect to {resolved.pair} within {resolved.connect_timeout:g} s"
+            ) from None
+        return codec, connection
+
+    codec, connection = await reopen()
     session = Session(
         config=resolved,
         codec=codec,
         connection=connection,
         capability=capability,
         tools=built_tools.values(),
+        reopen=reopen,
+        max_session_seconds=provider.spec.max_session_seconds,
     )
     await session._start()
     return session

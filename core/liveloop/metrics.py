@@ -24,7 +24,8 @@ class SessionMetrics:
     - ``say_latencies_ms``: per ``say()``, the call -> first audio.
     - ``input_tokens`` / ``output_tokens`` / ``total_tokens``: summed from every response.
     - ``responses``: responses completed; ``tool_calls``: tool calls answered.
-    - ``audio_sent_ms`` / ``audio_received_ms``: user audio sent, assistant audio received.
+    - ``audio_sent_ms`` / ``audio_received_ms``: user audio sent, assistant audio received;
+      ``audio_dropped_ms``: user audio dropped because the connection was down.
     - ``audio_out_dropped`` / ``events_dropped``: chunks or events a slow consumer lost
       (buffers are bounded; the oldest is dropped).
     """
@@ -38,6 +39,7 @@ class SessionMetrics:
     tool_calls: int = 0
     audio_sent_ms: float = 0.0
     audio_received_ms: float = 0.0
+    audio_dropped_ms: float = 0.0
     audio_out_dropped: int = 0
     events_dropped: int = 0
 

@@ -14,13 +14,14 @@ import itertools
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._fanout import Fanout
 from .actions import (
     Action,
+    AddHistory,
     AppendAudio,
     CancelResponse,
     ClearAudio,
@@ -34,7 +35,7 @@ from .actions import (
 )
 from .capabilities import Capability
 from .codec import EventCodec
-from .config import SessionConfig
+from .config import ReconnectPolicy, SessionConfig
 from .errors import ConnectionLost, ProviderError, SessionClosed
 from .events import (
     AssistantAudio,
@@ -46,6 +47,7 @@ from .events import (
     ErrorEvent,
     Event,
     Interrupted,
+    Reconnected,
     ResponseDone,
     ResponseStarted,
     SessionStarted,
@@ -61,7 +63,7 @@ from .log import bind_context, get_logger
 from .metrics import SessionMetrics, TurnMetrics
 from .speech import Speech
 from .tools import Tool, tools_from, unknown_tool
-from .transport import Connection
+from .transport import Connection, MediaChannel
 from .turns import SessionTurn
 
 __all__ = ["AudioOut", "Session"]
@@ -79,6 +81,11 @@ _EVENT_BUFFER = 4096
 _AUDIO_BUFFER = 512  # chunks per audio_out() consumer (~20 s at 40 ms)
 _PREROLL_MS = 1000  # user audio kept before speech starts, for turn.audio
 _MAX_RECORDED_MS = 300_000
+_HISTORY_TURNS = 50  # conversation turns restored after a reconnect
+_ROLLOVER_MARGIN = 0.1  # roll over this share of the session limit before it (<= 60 s)
+
+Reopen = Callable[[], Awaitable[tuple[EventCodec, Connection]]]
+"""Opens a fresh codec and connection for the same session (for reconnects)."""
 
 
 @dataclass
@@ -163,6 +170,8 @@ class Session:
         connection: Connection,
         capability: Capability,
         tools: Iterable[Tool] = (),
+        reopen: Reopen | None = None,
+        max_session_seconds: float | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.config = config
@@ -180,11 +189,25 @@ class Session:
         self._ids = itertools.count(1)
         self._loop = asyncio.get_running_loop()
 
-        self._outbox: asyncio.Queue[tuple[str, asyncio.Future[None] | None]] = asyncio.Queue()
+        self._reopen = reopen
+        self._max_session_seconds = config.max_session_seconds or max_session_seconds
+        self._outbox: deque[tuple[Action, asyncio.Future[None] | None]] = deque()
+        self._outbox_ready = asyncio.Event()
+        self._link_up = asyncio.Event()
+        self._link_up.set()
+        self._link_started = time.monotonic()
+        self._recovering = False
+        self._history: deque[tuple[Literal["user", "assistant"], str]] = deque(
+            maxlen=_HISTORY_TURNS
+        )
+        self._orphaned_calls: dict[str, str] = {}  # call id -> tool name, from a lost link
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._media_reader: asyncio.Task[None] | None = None
+        self._rollover: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()  # no response active or requested
+        self._idle.set()
 
         self._turns: deque[SessionTurn] = deque()
         self._turn_waiter: asyncio.Future[SessionTurn] | None = None
@@ -222,9 +245,11 @@ class Session:
         with bind_context(**self._context):
             self._reader = asyncio.create_task(self._read_loop(), name=f"liveloop-read-{self.id}")
             self._writer = asyncio.create_task(self._write_loop(), name=f"liveloop-write-{self.id}")
-            if self._conn.media is not None:
-                self._media_reader = asyncio.create_task(
-                    self._media_loop(), name=f"liveloop-media-{self.id}"
+            self._start_media_reader()
+            if self._max_session_seconds is not None and self._reopen is not None:
+                self._rollover = asyncio.create_task(
+                    self._rollover_loop(self._max_session_seconds),
+                    name=f"liveloop-rollover-{self.id}",
                 )
         try:
             await self._apply_config(self.config, timeout=self.config.connect_timeout)
@@ -264,7 +289,13 @@ class Session:
         current = asyncio.current_task()
         tasks = [
             task
-            for task in (self._reader, self._writer, self._media_reader, *self._tasks)
+            for task in (
+                self._reader,
+                self._writer,
+                self._media_reader,
+                self._rollover,
+                *self._tasks,
+            )
             if task is not None and task is not current and not task.done()
         ]
         for task in tasks:
@@ -298,8 +329,8 @@ class Session:
         for waiter in [*self._update_waiters, *self._error_waiters.values()]:
             if not waiter.done():
                 waiter.set_exception(reason)
-        while not self._outbox.empty():
-            _, done = self._outbox.get_nowait()
+        while self._outbox:
+            _, done = self._outbox.popleft()
             if done is not None and not done.done():
                 done.set_exception(reason)
 
@@ -357,15 +388,18 @@ class Session:
             data, self._odd_byte = data[:-1], data[-1:]
         if not data:
             return
+        duration_ms = len(data) / self.config.input_audio.bytes_per_ms
+        if not self._link_up.is_set():
+            # Audio during an outage is stale by the time the link is back: drop and count.
+            self.metrics.audio_dropped_ms += duration_ms
+            return
         self._recorder.append(data)
-        self.metrics.audio_sent_ms += len(data) / self.config.input_audio.bytes_per_ms
+        self.metrics.audio_sent_ms += duration_ms
         if self._conn.media is not None:
             await self._conn.media.send_audio(data)
             return
-        messages = self._codec.encode(AppendAudio(audio=data))
         done: asyncio.Future[None] = self._loop.create_future()
-        for index, message in enumerate(messages):
-            self._outbox.put_nowait((message, done if index == len(messages) - 1 else None))
+        self._queue(AppendAudio(audio=data), done)
         await done
 
     async def commit_audio(self) -> None:
@@ -488,8 +522,13 @@ class Session:
         return f"ll_{self.id}_{next(self._ids)}"
 
     def _send(self, action: Action) -> None:
-        for message in self._codec.encode(action):
-            self._outbox.put_nowait((message, None))
+        self._queue(action, None)
+
+    def _queue(self, action: Action, done: asyncio.Future[None] | None) -> None:
+        # Actions, not encoded messages, wait here: after a reconnect they are encoded
+        # by the new connection's codec.
+        self._outbox.append((action, done))
+        self._outbox_ready.set()
 
     async def _apply_config(self, config: SessionConfig, *, timeout: float) -> None:
         event_id = self._next_event_id()
@@ -545,6 +584,7 @@ class Session:
             RESPONSE_START_TIMEOUT, self._response_never_started, request
         )
         self._send(request.action.model_copy(update={"event_id": request.event_id}))
+        self._update_idle()
 
     def _response_never_started(self, request: _Request) -> None:
         if self._in_flight is not request:
@@ -556,6 +596,7 @@ class Session:
             )
         _log.warning("response request timed out", **self._context, request=request.id)
         self._pump()
+        self._update_idle()
 
     def _cancel_speech(self, speech: Speech) -> None:
         for request in list(self._pending):
@@ -569,6 +610,7 @@ class Session:
 
     def _on_response_started(self, event: ResponseStarted) -> None:
         self._active_response = event.response_id
+        self._update_idle()
         request = self._in_flight
         if request is None or event.metadata.get(_REQUEST_KEY) != request.id:
             return  # a response the provider started on its own (turn detection)
@@ -605,6 +647,7 @@ class Session:
         self._done_responses.add(event.response_id)
         self._maybe_follow_up(event.response_id)
         self._pump()
+        self._update_idle()
 
     def _on_error(self, event: ErrorEvent) -> None:
         request = self._in_flight
@@ -621,6 +664,7 @@ class Session:
                 self._pending.appendleft(request)
                 if self._active_response is None:
                     self._loop.call_later(0.05, self._pump)
+                self._update_idle()
                 return
             if request.speech is not None:
                 request.speech._fail(
@@ -629,6 +673,7 @@ class Session:
                     )
                 )
             self._pump()
+            self._update_idle()
             return
         waiter = self._error_waiters.get(event.event_id or "")
         if waiter is not None and not waiter.done():
@@ -797,20 +842,27 @@ class Session:
     async def _read_loop(self) -> None:
         try:
             while True:
-                message = await self._conn.receive()
+                try:
+                    message = await self._conn.receive()
+                except ConnectionLost as exc:
+                    if self._recovering or await self._recover(exc):
+                        continue
+                    return
                 for event in self._codec.decode(message):
                     self._dispatch(event)
         except asyncio.CancelledError:
             raise
-        except ConnectionLost as exc:
-            await self._shutdown(SessionClosed("connection to the provider lost", exc))
         except Exception as exc:
             _log.exception("session reader failed", **self._context)
             await self._shutdown(SessionClosed("session failed", exc))
 
-    async def _media_loop(self) -> None:
-        media = self._conn.media
-        assert media is not None
+    def _start_media_reader(self) -> None:
+        if self._conn.media is not None:
+            self._media_reader = asyncio.create_task(
+                self._media_loop(self._conn.media), name=f"liveloop-media-{self.id}"
+            )
+
+    async def _media_loop(self, media: MediaChannel) -> None:
         try:
             while True:
                 pcm = await media.receive_audio()
@@ -819,21 +871,27 @@ class Session:
                 self._dispatch(AssistantAudio(response_id=response_id, item_id=item_id, audio=pcm))
         except asyncio.CancelledError:
             raise
-        except ConnectionLost as exc:
-            await self._shutdown(SessionClosed("media connection lost", exc))
+        except ConnectionLost:
+            return  # the control connection's reader decides what a lost link means
 
     async def _write_loop(self) -> None:
         try:
             while True:
-                message, done = await self._outbox.get()
+                while not self._outbox:
+                    self._outbox_ready.clear()
+                    await self._outbox_ready.wait()
+                await self._link_up.wait()
+                action, done = self._outbox[0]
                 try:
-                    await self._conn.send(message)
-                except ConnectionLost as exc:
-                    reason = SessionClosed("connection to the provider lost", exc)
-                    if done is not None and not done.done():
-                        done.set_exception(reason)
-                    await self._shutdown(reason)
-                    return
+                    for message in self._codec.encode(self._for_this_link(action)):
+                        await self._conn.send(message)
+                except ConnectionLost:
+                    # Keep the action; the reader notices the loss and reconnects (or closes).
+                    if self._link_up.is_set() and not self._recovering:
+                        self._link_up.clear()
+                        self._loop.create_task(self._recover_from_writer())
+                    continue
+                self._outbox.popleft()
                 if done is not None and not done.done():
                     done.set_result(None)
         except asyncio.CancelledError:
@@ -841,6 +899,172 @@ class Session:
         except Exception as exc:
             _log.exception("session writer failed", **self._context)
             await self._shutdown(SessionClosed("session failed", exc))
+
+    async def _recover_from_writer(self) -> None:
+        if not self._recovering and not self._closed:
+            await self._recover(ConnectionLost("sending to the provider failed"))
+
+    def _for_this_link(self, action: Action) -> Action:
+        if isinstance(action, SendToolOutput) and action.call_id in self._orphaned_calls:
+            # The call belonged to a connection that is gone; tell the model the result.
+            name = self._orphaned_calls.pop(action.call_id)
+            self._emit(
+                ErrorEvent(
+                    code="tool_output_restored",
+                    message=f"the output of {name} ({action.call_id}) was added as context "
+                    "because the connection was replaced",
+                )
+            )
+            return AddHistory(role="assistant", text=f"(tool {name} returned: {action.output})")
+        return action
+
+    # -- reconnection ------------------------------------------------------------------------
+
+    async def _recover(self, cause: ConnectionLost, *, rollover: bool = False) -> bool:
+        """Replace the connection and restore the session; False if that failed (closed)."""
+        policy = self.config.reconnect
+        if self._closed:
+            return False
+        if self._reopen is None or policy is None or policy.attempts == 0:
+            await self._shutdown(SessionClosed("connection to the provider lost", cause))
+            return False
+        self._recovering = True
+        self._link_up.clear()
+        old = self._conn
+        try:
+            opened = await self._open_with_retries(policy, cause, rollover=rollover)
+            if opened is None:
+                return False
+            codec, connection, attempts = opened
+            if not rollover:
+                self._forget_link_state()
+            self._codec, self._conn = codec, connection
+            self._link_started = time.monotonic()
+            if self._media_reader is not None:
+                self._media_reader.cancel()
+            self._start_media_reader()
+            await self._restore()
+            self._link_up.set()
+            self._emit(Reconnected(attempts=attempts))
+            _log.info(
+                "session restored on a new connection",
+                **self._context,
+                attempts=attempts,
+                rollover=rollover,
+            )
+            return True
+        finally:
+            self._recovering = False
+            if old is not self._conn:
+                self._loop.create_task(_close_quietly(old))
+
+    async def _open_with_retries(
+        self, policy: ReconnectPolicy, cause: ConnectionLost, *, rollover: bool
+    ) -> tuple[EventCodec, Connection, int] | None:
+        assert self._reopen is not None
+        deadline = time.monotonic() + policy.within
+        delay = 0.0 if rollover else policy.initial_delay
+        last: BaseException = cause
+        for attempt in range(1, max(policy.attempts, 1) + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await asyncio.sleep(min(delay, remaining))
+            try:
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0.05)):
+                    codec, connection = await self._reopen()
+                return codec, connection, attempt
+            except ProviderError as exc:
+                last = exc
+                if exc.code in {"invalid_api_key", "http_401", "http_403", "unauthorized"}:
+                    break  # a refused key will not work on the next try either
+            except (ConnectionLost, TimeoutError, OSError) as exc:
+                last = exc
+            _log.warning(
+                "reconnect attempt failed", **self._context, attempt=attempt, error=str(last)
+            )
+            delay = max(delay * 2, policy.initial_delay)
+        await self._shutdown(
+            SessionClosed("connection to the provider lost and not restored", last)
+        )
+        return None
+
+    def _forget_link_state(self) -> None:
+        # What the old connection was doing is gone: its response, its calls, its playback.
+        request = self._in_flight
+        self._in_flight = None
+        if request is not None:
+            if request.watchdog is not None:
+                request.watchdog.cancel()
+            self._pending.appendleft(request)
+        for response_id, request in list(self._by_response.items()):
+            if request.speech is not None:
+                request.speech._finish("interrupted")
+            del self._by_response[response_id]
+        self._active_response = None
+        self._update_idle()
+        if self._current_item is not None:
+            self._current_item.interrupted = True
+        for call_id in self._seen_calls - self._answered_calls:
+            self._orphaned_calls[call_id] = "a tool"
+        for call_id in list(self._orphaned_calls):
+            for response_calls in self._calls_by_response.values():
+                response_calls.discard(call_id)
+        dropped = [item for item in self._outbox if isinstance(item[0], AppendAudio)]
+        for action, done in dropped:
+            assert isinstance(action, AppendAudio)
+            self.metrics.audio_dropped_ms += (
+                len(action.audio) / self.config.input_audio.bytes_per_ms
+            )
+            if done is not None and not done.done():
+                done.set_result(None)
+        stale = (AppendAudio, TruncateItem, CancelResponse, ClearOutputAudio, CommitAudio)
+        kept = [item for item in self._outbox if not isinstance(item[0], stale)]
+        self._outbox.clear()
+        self._outbox.extend(kept)
+
+    async def _restore(self) -> None:
+        """Configure the new connection and replay the conversation as text."""
+        actions: list[Action] = [UpdateSession(config=self.config, event_id=self._next_event_id())]
+        actions += [AddHistory(role=role, text=text) for role, text in self._history]
+        applied: asyncio.Future[None] = self._loop.create_future()
+        self._update_waiters.append(applied)
+        try:
+            for action in actions:
+                for outgoing in self._codec.encode(action):
+                    await self._conn.send(outgoing)
+            async with asyncio.timeout(UPDATE_TIMEOUT):
+                while not applied.done():
+                    incoming = await self._conn.receive()
+                    for event in self._codec.decode(incoming):
+                        self._dispatch(event)
+        finally:
+            if applied in self._update_waiters:
+                self._update_waiters.remove(applied)
+
+    async def _rollover_loop(self, limit: float) -> None:
+        # Replace the connection shortly before the provider's session limit, at a moment
+        # when no response is active, so no turn is cut by the provider.
+        margin = min(limit * _ROLLOVER_MARGIN, 60.0)
+        while not self._closed:
+            due = self._link_started + limit - margin
+            await asyncio.sleep(max(due - time.monotonic(), 0))
+            hard = self._link_started + limit - margin / 4
+            try:
+                async with asyncio.timeout(max(hard - time.monotonic(), 0)):
+                    await self._idle.wait()
+            except TimeoutError:
+                pass  # better a cut response than a session the provider ends
+            if self._closed or self._recovering:
+                continue
+            self._link_up.clear()
+            await self._recover(ConnectionLost("session length limit ahead"), rollover=True)
+
+    def _update_idle(self) -> None:
+        if self._active_response is None and self._in_flight is None:
+            self._idle.set()
+        else:
+            self._idle.clear()
 
     def _emit(self, event: Event) -> None:
         self._events.publish(event)
@@ -884,6 +1108,8 @@ class Session:
         self._emit(event)
 
     def _on_assistant_text(self, response_id: str, item_id: str, text: str, *, final: bool) -> None:
+        if final and text:
+            self._history.append(("assistant", text))
         request = self._by_response.get(response_id)
         if request is None or request.speech is None:
             return
@@ -911,6 +1137,8 @@ class Session:
                 }
             )
             event = UserTurn(turn=turn, raw=event.raw)
+        if turn.text:
+            self._history.append(("user", turn.text))
         waiter = self._turn_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(turn)
@@ -921,3 +1149,11 @@ class Session:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<Session {self.id} {self.config.pair} {state}>"
+
+
+async def _close_quietly(connection: Connection) -> None:
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await connection.close()
+    except (TimeoutError, Exception):  # the old link is gone either way
+        pass

@@ -27,6 +27,7 @@ class ProviderSpec:
     api_key_env: str | None = None
     base_url_env: str | None = None
     default_base_url: str | None = None
+    max_session_seconds: float | None = None
 
 
 @dataclass(frozen=True)
