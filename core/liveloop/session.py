@@ -842,13 +842,19 @@ class Session:
     async def _read_loop(self) -> None:
         try:
             while True:
+                connection, codec = self._conn, self._codec
                 try:
-                    message = await self._conn.receive()
+                    message = await connection.receive()
                 except ConnectionLost as exc:
-                    if self._recovering or await self._recover(exc):
+                    if connection is not self._conn:
+                        continue  # a replaced connection ending (rollover): read the new one
+                    if self._recovering:
+                        await self._link_up.wait()
+                        continue
+                    if await self._recover(exc):
                         continue
                     return
-                for event in self._codec.decode(message):
+                for event in codec.decode(message):
                     self._dispatch(event)
         except asyncio.CancelledError:
             raise
@@ -946,6 +952,7 @@ class Session:
             await self._restore()
             self._link_up.set()
             self._emit(Reconnected(attempts=attempts))
+            self._pump()
             _log.info(
                 "session restored on a new connection",
                 **self._context,

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 import liveloop
 from liveloop.actions import Action
 from liveloop.capabilities import Capability
+from liveloop.errors import ConnectionLost
 from liveloop.events import Event, SessionStarted, SessionUpdated
 
 EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
@@ -71,6 +72,7 @@ class FakeConnection:
 
     async def close(self) -> None:
         self.closed = True
+        self.fail(ConnectionLost("closed"))  # like a real socket: a pending receive ends
 
     def push(self, event: Any) -> None:
         self.incoming.put_nowait(event.model_dump_json())
@@ -82,28 +84,66 @@ class FakeConnection:
         return [message for message in self.sent if message["kind"] == kind]
 
 
+CAPABILITY = Capability(
+    provider="fake",
+    transport="memory",
+    plugin="tests",
+    version="0",
+    provider_plugin="tests",
+    provider_version="0",
+    features=FEATURES,
+)
+
+
+class Links:
+    """Hands out FakeConnections to a session's reconnects; ``refuse`` makes opens fail."""
+
+    def __init__(self) -> None:
+        self.opened: list[FakeConnection] = []
+        self.refuse: BaseException | None = None
+
+    def new(self) -> FakeConnection:
+        connection = FakeConnection()
+        connection.push(SessionStarted(session_id=f"sess_{len(self.opened)}"))
+        self.opened.append(connection)
+        return connection
+
+    async def reopen(self) -> tuple[PassThroughCodec, FakeConnection]:
+        if self.refuse is not None:
+            raise self.refuse
+        return PassThroughCodec(), self.new()
+
+
 @pytest.fixture
-async def runtime() -> AsyncIterator[tuple[liveloop.Session, FakeConnection]]:
-    """A started session over a FakeConnection (closed afterwards)."""
-    connection = FakeConnection()
-    connection.push(SessionStarted(session_id="sess_test"))
-    capability = Capability(
-        provider="fake",
-        transport="memory",
-        plugin="tests",
-        version="0",
-        provider_plugin="tests",
-        provider_version="0",
-        features=FEATURES,
-    )
-    session = liveloop.Session(
-        config=liveloop.SessionConfig(provider="fake", transport="memory", tool_timeout=1.0),
-        codec=PassThroughCodec(),
-        connection=connection,
-        capability=capability,
-    )
-    await session._start()
+async def make_runtime() -> AsyncIterator[Callable[..., Any]]:
+    """Factory: ``await make_runtime(**config)`` -> (session, Links); sessions closed after."""
+    sessions: list[liveloop.Session] = []
+
+    async def make(**config: Any) -> tuple[liveloop.Session, Links]:
+        links = Links()
+        options: dict[str, Any] = {"provider": "fake", "transport": "memory", "tool_timeout": 1.0}
+        session = liveloop.Session(
+            config=liveloop.SessionConfig(**{**options, **config}),
+            codec=PassThroughCodec(),
+            connection=links.new(),
+            capability=CAPABILITY,
+            reopen=links.reopen,
+        )
+        sessions.append(session)
+        await session._start()
+        return session, links
+
     try:
-        yield session, connection
+        yield make
     finally:
-        await session.close()
+        for session in sessions:
+            await session.close()
+
+
+@pytest.fixture
+async def runtime(
+    make_runtime: Callable[..., Any],
+) -> AsyncIterator[tuple[liveloop.Session, FakeConnection]]:
+    """A started session over a FakeConnection (closed afterwards)."""
+    session, links = await make_runtime()
+    yield session, links.opened[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -184,9 +185,10 @@ async def test_reported_playback_wins_and_is_clamped(runtime: tuple[Session, Any
 
 
 async def test_connection_lost_closes_the_session_with_its_cause(
-    runtime: tuple[Session, Any],
+    make_runtime: Callable[..., Any],
 ) -> None:
-    session, conn = runtime
+    session, links = await make_runtime(reconnect=None)
+    conn = links.opened[0]
     waiting = asyncio.create_task(session.input())
     speech = session.say("never")
     await settle()
