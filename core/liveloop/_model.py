@@ -23,8 +23,9 @@ class _ConfigErrorMeta(ModelMetaclass):
 class StrictModel(BaseModel, metaclass=_ConfigErrorMeta):
     """An immutable model that rejects unknown keys, NaN and infinities.
 
-    Construction and :meth:`model_validate` raise :class:`ConfigError` (never a bare
-    pydantic ``ValidationError``), with every offending field named.
+    Construction, :meth:`model_validate` and :meth:`model_validate_json` raise
+    :class:`ConfigError` (never a bare pydantic ``ValidationError``), with every
+    offending field named.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -41,15 +42,40 @@ class StrictModel(BaseModel, metaclass=_ConfigErrorMeta):
         by_alias: bool | None = None,
         by_name: bool | None = None,
     ) -> Self:
+        options = _given(
+            strict=strict,
+            extra=extra,
+            from_attributes=from_attributes,
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
+        )
         try:
-            return super().model_validate(
-                obj,
-                strict=strict,
-                extra=extra,
-                from_attributes=from_attributes,
-                context=context,
-                by_alias=by_alias,
-                by_name=by_name,
-            )
+            return super().model_validate(obj, **options)
         except ValidationError as exc:
             raise ConfigError.from_validation(exc) from None
+
+    @classmethod
+    def model_validate_json(
+        cls,
+        json_data: str | bytes | bytearray,
+        *,
+        strict: bool | None = None,
+        extra: Any = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        options = _given(
+            strict=strict, extra=extra, context=context, by_alias=by_alias, by_name=by_name
+        )
+        try:
+            return super().model_validate_json(json_data, **options)
+        except ValidationError as exc:
+            raise ConfigError.from_validation(exc) from None
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    # Only the options a caller set are passed on: pydantic before 2.12 has no `extra`
+    # (nor, before 2.11, `by_alias` / `by_name`) and rejects them even as None.
+    return {name: value for name, value in options.items() if value is not None}

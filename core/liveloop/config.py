@@ -8,6 +8,7 @@ to ``0.5``), NaN, negative durations and out-of-range values raise
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -177,17 +178,23 @@ class SessionConfig(StrictModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https://")
-        return value.rstrip("/") if value else value
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("base_url must be an http:// or https:// URL with a host")
+        return value.rstrip("/")
 
-    @model_validator(mode="after")
-    def _unique_tools(self) -> SessionConfig:
-        names = [tool.name for tool in self.tools]
+    @field_validator("tools")
+    @classmethod
+    def _unique_tools(cls, value: tuple[ToolDefinition, ...]) -> tuple[ToolDefinition, ...]:
+        # A field validator (not a model one): the error names `tools` and shows only the
+        # tools, never the whole input (which may hold the api_key).
+        names = [tool.name for tool in value]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"duplicate tool names: {', '.join(duplicates)}")
-        return self
+        return value
 
     @property
     def pair(self) -> str:
