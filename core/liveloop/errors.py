@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -111,9 +112,17 @@ class ToolError(LiveloopError):
     """A tool could not be built from a Python function (e.g. untyped parameters)."""
 
 
+# pydantic puts union members' tags in error locations: "server_vad" for a tagged
+# union, generated labels such as "literal['auto','none']" or "constrained-str" otherwise.
+_UNION_TAG = re.compile(
+    r"server_vad|semantic_vad|function-(?:after|before|plain|wrap)(?:\[.*\])?"
+    r"|literal\[.*\]|constrained-\w+"
+)
+
+
 def _is_union_tag(part: object) -> bool:
-    # pydantic puts the chosen union member's tag in the location; it is noise to users.
-    return isinstance(part, str) and part in {"server_vad", "semantic_vad", "function-after"}
+    # The tag is noise to users: the field path alone names the field.
+    return isinstance(part, str) and _UNION_TAG.fullmatch(part) is not None
 
 
 def _short_repr(value: Any) -> str:
