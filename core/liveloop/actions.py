@@ -29,7 +29,10 @@ __all__ = [
 
 
 class _Action(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Audio bytes travel as base64 in JSON: raw PCM is not valid UTF-8.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     # Set by the runtime on actions whose errors it must correlate; codecs send it as the
     # provider's client event id when the provider has one.

@@ -40,7 +40,10 @@ __all__ = [
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Audio bytes travel as base64 in JSON: raw PCM is not valid UTF-8.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     raw: dict[str, Any] | None = Field(default=None, repr=False)
 

@@ -25,7 +25,10 @@ class SessionTurn(BaseModel):
     - ``metadata``: anything else the provider reported (e.g. a transcription failure).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Audio bytes travel as base64 in JSON: raw PCM is not valid UTF-8.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     text: str
     channel: Literal["audio", "text"]
