@@ -84,8 +84,11 @@ def redact(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>"
     if isinstance(value, Mapping):
+        # Keys are masked too: a mapping keyed by API key must not print the keys.
         return {
-            key: MASK if _is_secret_key(key) else redact(item, _depth + 1)
+            (redact(key) if isinstance(key, str) else key): (
+                MASK if _is_secret_key(key) else redact(item, _depth + 1)
+            )
             for key, item in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):
