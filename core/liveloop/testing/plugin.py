@@ -1,0 +1,80 @@
+"""liveloop's pytest plugin (entry point ``pytest11``): offline fixtures for handler tests
+and the ``--liveloop-conformance`` option that runs the transport conformance kit.
+
+Fixtures:
+
+- ``liveloop_emulator``: the bundled emulator, running for this test on a background
+  thread (:class:`~liveloop.testing.EmulatorThread`). Options come from the
+  ``liveloop_emulator_options`` fixture (override it) and the
+  ``@pytest.mark.liveloop_emulator(**options)`` marker, e.g. ``script=[Rule(...)]``.
+- ``liveloop_options``: keyword arguments that point ``liveloop.connect``,
+  ``App.start`` or ``App.run`` at that emulator (``api_key`` and ``base_url``).
+
+Nothing here imports the emulator until a fixture is used, so the plugin costs nothing
+in projects that never use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .emulator import EmulatorThread
+
+TEST_KEY = "sk-liveloop-test"
+"""The API key the fixtures use; the emulator accepts any ``sk-`` key by default."""
+
+DEFAULT_SPEED = 4.0
+"""Emulator audio pacing for tests: four times real time."""
+
+_CONFORMANCE_SUITE = Path(__file__).with_name("conformance.py")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("liveloop")
+    group.addoption(
+        "--liveloop-conformance",
+        action="store",
+        metavar="PROVIDER/TRANSPORT",
+        default=None,
+        help="run liveloop's transport conformance kit against this installed pair "
+        "(instead of the collected tests)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "liveloop_emulator(**options): options for this test's liveloop_emulator fixture",
+    )
+    if config.getoption("liveloop_conformance"):
+        # The kit replaces the test selection: one command proves a transport.
+        config.args[:] = [str(_CONFORMANCE_SUITE)]
+
+
+@pytest.fixture
+def liveloop_emulator_options() -> dict[str, Any]:
+    """Options for ``liveloop_emulator`` (override this fixture to change them)."""
+    return {"speed": DEFAULT_SPEED}
+
+
+@pytest.fixture
+def liveloop_emulator(
+    request: pytest.FixtureRequest, liveloop_emulator_options: dict[str, Any]
+) -> Iterator[EmulatorThread]:
+    """A running emulator for this test; stopped (with its sessions) afterwards."""
+    options = dict(liveloop_emulator_options)
+    marker = request.node.get_closest_marker("liveloop_emulator")
+    if marker is not None:
+        options.update(marker.kwargs)
+    with EmulatorThread(**options) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def liveloop_options(liveloop_emulator: EmulatorThread) -> dict[str, Any]:
+    """``api_key`` and ``base_url`` for the test's emulator: ``connect(**liveloop_options)``."""
+    return {"api_key": TEST_KEY, "base_url": liveloop_emulator.base_url}
