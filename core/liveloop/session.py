@@ -230,6 +230,8 @@ class Session:
         self._seen_calls: set[str] = set()
         self._answered_calls: set[str] = set()
         self._calls_by_response: dict[str, set[str]] = {}
+        # respond() handles whose response called tools: they finish with the follow-up.
+        self._speech_after_tools: dict[str, Speech] = {}
         self._done_responses: set[str] = set()
 
         self._update_waiters: list[asyncio.Future[None]] = []
@@ -323,6 +325,9 @@ class Session:
                 request.speech._closed(reason)
             if request is not None and request.watchdog is not None:
                 request.watchdog.cancel()
+        for speech in self._speech_after_tools.values():
+            speech._closed(reason)
+        self._speech_after_tools.clear()
         self._pending.clear()
         self._in_flight = None
         self._by_response.clear()
@@ -430,7 +435,9 @@ class Session:
     def respond(self, instructions: str | None = None) -> Speech:
         """Ask the model for a reply of its own (optionally steered by ``instructions``).
 
-        Returns a :class:`Speech` whose ``transcript`` is what the model said.
+        Returns a :class:`Speech` whose ``transcript`` is what the model said. If the
+        model calls tools first, the handle completes with the reply that follows their
+        results.
         """
         self._ensure_open()
         speech = Speech(f"respond_{next(self._ids)}", "", self._cancel_speech)
@@ -599,6 +606,11 @@ class Session:
         self._update_idle()
 
     def _cancel_speech(self, speech: Speech) -> None:
+        for response_id, waiting in list(self._speech_after_tools.items()):
+            if waiting is speech:
+                del self._speech_after_tools[response_id]
+                speech._finish("cancelled")
+                return
         for request in list(self._pending):
             if request.speech is speech:
                 self._pending.remove(request)
@@ -633,7 +645,17 @@ class Session:
             self.metrics.output_tokens += event.usage.output_tokens
             self.metrics.total_tokens += event.usage.total_tokens
         request = self._by_response.pop(event.response_id, None)
-        if request is not None and request.speech is not None:
+        if (
+            request is not None
+            and request.speech is not None
+            and request.kind in ("respond", "tool_followup")
+            and event.status == "completed"
+            and event.tool_call_ids
+        ):
+            # The model answered with tool calls: the reply the caller awaits is the one
+            # that follows their results.
+            self._speech_after_tools[event.response_id] = request.speech
+        elif request is not None and request.speech is not None:
             speech = request.speech
             state = self._items.get(speech.item_id or "")
             if speech.status == "interrupted" or (state is not None and state.interrupted):
@@ -835,7 +857,8 @@ class Session:
         del self._calls_by_response[response_id]
         self._done_responses.discard(response_id)
         self._answered_calls -= calls
-        self._request(CreateResponse(), "tool_followup")
+        speech = self._speech_after_tools.pop(response_id, None)
+        self._request(CreateResponse(), "tool_followup", speech)
 
     # -- reading ---------------------------------------------------------------------------
 

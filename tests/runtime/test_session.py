@@ -127,6 +127,30 @@ async def test_tool_call_answered_once_then_one_follow_up(runtime: tuple[Session
     assert session.metrics.tool_calls == 1
 
 
+async def test_respond_completes_with_the_reply_after_its_tool_calls(
+    runtime: tuple[Session, Any],
+) -> None:
+    session, conn = runtime
+    session._tools = {"now": liveloop.Tool(lambda: "19:30", name="now")}
+    speech = session.respond()
+    await settle()
+    [create] = conn.sent_kinds("create_response")
+    conn.push(ResponseStarted(response_id="r1", metadata=create["metadata"]))
+    conn.push(ToolCall(call_id="c1", name="now", arguments="{}", response_id="r1"))
+    conn.push(ResponseDone(response_id="r1", status="completed", tool_call_ids=("c1",)))
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if len(conn.sent_kinds("create_response")) == 2:
+            break
+    assert not speech.done()  # the tool call alone is not the reply
+    follow_up = conn.sent_kinds("create_response")[1]
+    conn.push(ResponseStarted(response_id="r2", metadata=follow_up["metadata"]))
+    conn.push(AssistantTranscriptDone(response_id="r2", item_id="a2", transcript="it is 19:30"))
+    conn.push(ResponseDone(response_id="r2", status="completed"))
+    done = await speech.wait(2)
+    assert done.status == "done" and done.transcript == "it is 19:30"
+
+
 async def test_barge_in_truncates_to_delivered_audio(runtime: tuple[Session, Any]) -> None:
     session, conn = runtime
     received: list[object] = []
