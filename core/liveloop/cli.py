@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -80,6 +83,67 @@ def capabilities_command(as_json: bool) -> None:
             ]
         )
     click.echo(_table(["pair", "plugin", "media", "formats", "features"], table))
+
+
+@cli.command()
+@click.option(
+    "--transport",
+    default="websocket",
+    show_default=True,
+    help="The openai transport to run over (see `liveloop capabilities`).",
+)
+@click.option("--live", is_flag=True, help="Run against OpenAI (needs OPENAI_API_KEY).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def demo(transport: str, live: bool, as_json: bool) -> None:
+    """Run a restaurant concierge end to end: emulator, caller, tools, barge-in-safe audio."""
+    from .demo import run_demo
+
+    _run_command(run_demo(transport=transport, live=live, as_json=as_json))
+
+
+@cli.command()
+@click.argument("target", metavar="MODULE:APP")
+@click.option("--session", "session_name", default=None, help="The handler to run (by name).")
+@click.option("--live", is_flag=True, help="Run against OpenAI (needs OPENAI_API_KEY).")
+@click.option(
+    "--script",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A JSON reply script for the emulator.",
+)
+def console(target: str, session_name: str | None, live: bool, script: Path | None) -> None:
+    """Talk to a handler by typing; see its replies and tool calls as they happen."""
+    from .console import run_console
+
+    _run_command(run_console(target, session=session_name, live=live, script=script))
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def emulator(ctx: click.Context) -> None:
+    """Run the bundled emulator standalone (`liveloop emulator --help` for its options)."""
+    try:
+        from liveloop_emulator.cli import main as emulator_main
+    except ImportError:
+        raise LiveloopError(
+            "the emulator is not installed: pip install liveloop-emulator"
+        ) from None
+    emulator_main(ctx.args)
+
+
+def _run_command(work: Coroutine[Any, Any, object]) -> None:
+    # One line of cause on failure, never a traceback, for a command meant to be watched.
+    try:
+        asyncio.run(work)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except LiveloopError:
+        raise
+    except Exception as exc:
+        raise LiveloopError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

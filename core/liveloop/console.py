@@ -1,0 +1,115 @@
+"""``liveloop console module:app``: talk to a handler by typing, and watch it work.
+
+Each line typed is a user turn (``send_text``); the assistant's replies, tool calls and
+results print as they happen. By default the handler runs against the bundled emulator
+(optionally with a reply script); with ``live`` against OpenAI (``OPENAI_API_KEY``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import sys
+import threading
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, TextIO
+
+from .app import App
+from .demo.transcript import Follower, Transcript
+from .errors import LiveloopError
+
+__all__ = ["ConsoleError", "load_app", "run_console"]
+
+CONSOLE_KEY = "sk-liveloop-console"
+
+
+class ConsoleError(LiveloopError):
+    """The console could not start: a bad target, a missing key or package."""
+
+
+def load_app(target: str) -> App:
+    """Import ``module:attribute`` (attribute defaults to ``app``) and check it is an App.
+
+    The current directory is importable, as for ``python -m``.
+    """
+    module_name, _, attribute = target.partition(":")
+    if not module_name:
+        raise ConsoleError(f"expected module:app, got {target!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConsoleError(f"cannot import {module_name!r}: {exc}") from exc
+    app = getattr(module, attribute or "app", None)
+    if not isinstance(app, App):
+        raise ConsoleError(f"{target!r} is not a liveloop.App (found {type(app).__name__})")
+    return app
+
+
+def _read_lines(
+    stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
+) -> None:
+    # A daemon thread, so a pending readline never keeps the process alive at exit.
+    def reader() -> None:
+        for line in stream:
+            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=reader, name="liveloop-console-stdin", daemon=True).start()
+
+
+async def run_console(
+    target: str,
+    *,
+    session: str | None = None,
+    live: bool = False,
+    script: Path | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Run ``target``'s handler and feed it the lines read from ``stream`` (stdin).
+
+    Ends when the input ends (end of file, Ctrl-D) or the handler returns.
+    """
+    app = load_app(target)
+    transcript = Transcript()
+    async with AsyncExitStack() as stack:
+        options: dict[str, Any] = {}
+        if live:
+            if not os.environ.get("OPENAI_API_KEY"):
+                raise ConsoleError(
+                    "--live talks to OpenAI and needs OPENAI_API_KEY in the environment"
+                )
+        else:
+            try:
+                from liveloop_emulator import Emulator, load_script
+            except ImportError:
+                raise ConsoleError(
+                    "the console needs the bundled emulator: pip install liveloop-emulator"
+                ) from None
+            rules = load_script(script) if script is not None else []
+            emulator = await stack.enter_async_context(Emulator(script=rules))
+            options = {"api_key": CONSOLE_KEY, "base_url": emulator.base_url}
+        run = await stack.enter_async_context(app.start(session, **options))
+        where = "OpenAI" if live else f"the bundled emulator at {options['base_url']}"
+        transcript.info(f"{target} on {where}. Type a line per turn; Ctrl-D ends.")
+        follower = Follower(run.session, transcript, decode_audio=not live, show_turns=True)
+        following = asyncio.create_task(follower.run())
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+        _read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
+        try:
+            while not run.task.done():
+                getter = asyncio.ensure_future(lines.get())
+                await asyncio.wait({getter, run.task}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break
+                line = getter.result()
+                if line is None:
+                    break
+                if line.strip():
+                    await run.session.send_text(line.strip())
+        finally:
+            following.cancel()

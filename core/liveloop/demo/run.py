@@ -1,0 +1,126 @@
+"""``liveloop demo``: the concierge handler, a simulated caller, and the conversation printed.
+
+Against the bundled emulator (default) the caller speaks its lines as tone speech and
+the assistant's lines are decoded from the audio the caller receives; with ``live`` the
+same handler runs against OpenAI and the caller's lines are sent as typed text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import LiveloopError
+from ..turns import SessionTurn
+from .concierge import CALLER_LINES, Bookings, concierge_app, emulator_script
+from .transcript import Follower, Transcript
+
+__all__ = ["DemoError", "DemoResult", "run_demo"]
+
+EMULATOR_SPEED = 4.0
+"""The emulator paces its audio at four times real time, so the demo takes seconds."""
+DEMO_TIMEOUT = 60.0
+REPLY_TIMEOUT = 20.0
+DEMO_KEY = "sk-liveloop-demo"
+
+
+class DemoError(LiveloopError):
+    """The demo could not run or did not finish; the message says why in one line."""
+
+
+@dataclass
+class DemoResult:
+    """What the demo saw: the transcript entries and the bookings the tool made."""
+
+    entries: list[dict[str, Any]]
+    bookings: list[dict[str, Any]]
+
+
+async def _replies(follower: Follower, count: int) -> None:
+    try:
+        await follower.wait_for_replies(count, REPLY_TIMEOUT)
+    except TimeoutError:
+        raise DemoError(f"no reply from the assistant within {REPLY_TIMEOUT:.0f} s") from None
+
+
+async def run_demo(
+    *, transport: str = "websocket", live: bool = False, as_json: bool = False
+) -> DemoResult:
+    """Run the concierge demo and print it; raises :class:`DemoError` with the cause."""
+    try:
+        return await asyncio.wait_for(_run(transport, live, as_json), DEMO_TIMEOUT)
+    except TimeoutError:
+        raise DemoError(f"the demo did not finish within {DEMO_TIMEOUT:.0f} s") from None
+
+
+async def _run(transport: str, live: bool, as_json: bool) -> DemoResult:
+    transcript = Transcript(as_json=as_json)
+    bookings = Bookings()
+
+    def on_turn(turn: SessionTurn) -> None:
+        transcript.add("caller", turn.text, f"({turn.channel})")
+
+    app = concierge_app(bookings, on_turn)
+    async with AsyncExitStack() as stack:
+        if live:
+            if not os.environ.get("OPENAI_API_KEY"):
+                raise DemoError(
+                    "--live talks to OpenAI and needs OPENAI_API_KEY in the environment"
+                )
+            options: dict[str, Any] = {"transport": transport}
+            transcript.info(f"liveloop demo: openai/{transport} against OpenAI")
+        else:
+            try:
+                from liveloop_emulator import Emulator
+            except ImportError:
+                raise DemoError(
+                    "the demo needs the bundled emulator: pip install liveloop-emulator"
+                ) from None
+            emulator = await stack.enter_async_context(
+                Emulator(script=emulator_script(), speed=EMULATOR_SPEED)
+            )
+            options = {"transport": transport, "api_key": DEMO_KEY, "base_url": emulator.base_url}
+            transcript.info(
+                f"liveloop demo: openai/{transport} against the bundled emulator "
+                f"at {emulator.base_url} (the caller speaks in tone speech)"
+            )
+        run = await stack.enter_async_context(app.start("concierge", **options))
+        session = run.session
+        follower = Follower(session, transcript, decode_audio=not live)
+        watching = asyncio.create_task(follower.run())
+        try:
+            await _replies(follower, 1)  # the greeting
+            for number, line in enumerate(CALLER_LINES, start=2):
+                if live:
+                    await session.send_text(line)
+                else:
+                    from ..testing.voice import speak
+
+                    await speak(session, line)
+                await _replies(follower, number)
+            await run.wait(REPLY_TIMEOUT)
+        finally:
+            watching.cancel()
+        metrics = session.metrics
+        latencies = metrics.turn_latencies_ms
+        summary: dict[str, Any] = {
+            "turns": len(CALLER_LINES),
+            "tool_calls": metrics.tool_calls,
+            "bookings": bookings.entries,
+            "mean_turn_latency_ms": round(sum(latencies) / len(latencies), 1)
+            if latencies
+            else None,
+            "tokens": metrics.total_tokens,
+        }
+        transcript.info(
+            f"done: {summary['turns']} caller turns, {summary['tool_calls']} tool call(s), "
+            f"{len(bookings.entries)} booking(s)"
+            + (
+                f", mean turn latency {summary['mean_turn_latency_ms']:.0f} ms" if latencies else ""
+            ),
+            summary=summary,
+        )
+    return DemoResult(entries=transcript.entries, bookings=bookings.entries)
