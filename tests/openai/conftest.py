@@ -22,18 +22,18 @@ CLIENT_EVENTS: TypeAdapter[Any] = TypeAdapter(
 )
 
 
-def _extras(value: Any, path: str) -> Iterator[str]:
+def unknown_keys(value: Any, path: str) -> Iterator[str]:
     if isinstance(value, BaseModel):
         for key in value.model_extra or {}:
             yield f"{path}.{key}"
         for name in type(value).model_fields:
-            yield from _extras(getattr(value, name), f"{path}.{name}")
+            yield from unknown_keys(getattr(value, name), f"{path}.{name}")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from _extras(item, f"{path}[{index}]")
+            yield from unknown_keys(item, f"{path}[{index}]")
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _extras(item, f"{path}.{key}")
+            yield from unknown_keys(item, f"{path}.{key}")
 
 
 def validate_client_event(message: str) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def validate_client_event(message: str) -> dict[str, Any]:
     data = json.loads(message)
     assert isinstance(data, dict)
     model = CLIENT_EVENTS.validate_python(data)
-    unknown = list(_extras(model, data["type"]))
+    unknown = list(unknown_keys(model, data["type"]))
     assert not unknown, f"keys the SDK does not know: {unknown}"
     return data
 

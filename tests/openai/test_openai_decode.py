@@ -15,6 +15,7 @@ from liveloop.events import (
     AssistantTranscriptDelta,
     AssistantTranscriptDone,
     ErrorEvent,
+    Event,
     ResponseDone,
     ResponseStarted,
     SessionStarted,
@@ -426,3 +427,16 @@ def test_decode_keeps_working_after_a_malformed_event(make_wire: Callable[..., W
     wire.codec.decode("{oops")
     [event] = wire.recv("response.output_text.delta", **IDS, delta="ok")
     assert isinstance(event, AssistantTextDelta)
+
+
+def test_a_bug_in_a_decoder_is_reported_not_raised(
+    wire: Wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from liveloop_openai import codec as codec_module
+
+    def broken(codec: object, data: object) -> list[Event]:
+        raise KeyError("oops")
+
+    monkeypatch.setitem(codec_module._DECODERS, "response.created", broken)
+    [event] = wire.recv("response.created", response=response_object())
+    assert isinstance(event, ErrorEvent) and event.code == "codec_error"

@@ -111,7 +111,9 @@ class OpenAICodec:
 
     ``decode`` never raises: a message that is not a JSON object, or a known event with
     a missing or mistyped field, becomes an :class:`~liveloop.events.ErrorEvent` with
-    code ``malformed_event``; an unknown event type is ignored (logged at debug).
+    code ``malformed_event``; an unknown event type is ignored (logged at debug). A bug
+    in the codec itself is logged and reported as an ``ErrorEvent`` with code
+    ``codec_error`` rather than raised.
 
     ``encode`` returns one JSON text per wire event, each carrying the action's
     ``event_id`` (audio split over several events gets ``<event_id>_<n>`` after the
@@ -161,9 +163,12 @@ class OpenAICodec:
             return handler(self, data)
         except Malformed as exc:
             return [_malformed(f"{kind}: {exc}", data)]
-        except (ValidationError, ValueError, TypeError) as exc:
-            _log.warning("could not decode OpenAI event", event_type=kind, error=str(exc))
+        except ValidationError as exc:  # a value liveloop's event models refuse
             return [_malformed(f"{kind}: {exc}", data)]
+        except Exception as exc:  # a codec bug must not take the session down
+            _log.exception("OpenAI codec failed on an event", event_type=kind)
+            message = f"{kind}: codec failure: {type(exc).__name__}: {exc}"
+            return [ErrorEvent(code="codec_error", message=message, raw=data)]
 
     def _session_created(self, data: dict[str, Any]) -> list[Event]:
         session = get_dict(data, "session")
