@@ -1,0 +1,510 @@
+"""The HTTP/WebSocket side of the emulator (Starlette + uvicorn) and the :class:`Emulator`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from .auth import (
+    SECRET_DEFAULT_SECONDS,
+    SECRET_MAX_SECONDS,
+    SECRET_MIN_SECONDS,
+    ClientSecret,
+    KeyStore,
+    bearer_token,
+    openai_error_body,
+)
+from .engine import MAX_EVENT_BYTES, ProtocolError, RealtimeEngine, default_session, merge_session
+from .replies import Rule, iter_rules
+
+__all__ = ["MAX_BODY_BYTES", "WS_MAX_SIZE", "Emulator", "EmulatorSession", "build_app"]
+
+WS_MAX_SIZE = 16 * 1024 * 1024
+"""The WebSocket frame limit: above OpenAI's 15 MiB event cap, so oversized events that still fit
+get an ``error`` event instead of a dropped connection."""
+
+MAX_BODY_BYTES = 1024 * 1024
+"""Largest accepted REST request body."""
+
+INSECURE_KEY_PROTOCOL = "openai-insecure-api-key."
+DEFAULT_MODEL = "gpt-realtime"
+
+
+@dataclass
+class EmulatorSession:
+    """One WebSocket session, as the tests see it."""
+
+    id: str
+    model: str
+    client_events: list[dict[str, Any]] = field(default_factory=list)
+    """Every client event that parsed as a JSON object, in order (invalid ones included)."""
+    server_events: list[dict[str, Any]] = field(default_factory=list)
+    """Every server event sent, in order."""
+    closed: bool = False
+    close_code: int | None = None
+    engine: RealtimeEngine | None = field(default=None, repr=False)
+    websocket: WebSocket | None = field(default=None, repr=False)
+    started_at: float = field(default_factory=time.time)
+
+    def events_of(self, type: str) -> list[dict[str, Any]]:
+        """The server events of one ``type``."""
+        return [e for e in self.server_events if e.get("type") == type]
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the session from the server side (bounded)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.close_code = code
+        if self.engine is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.engine.close(), 1.0)
+        ws = self.websocket
+        if ws is not None and ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(code=code, reason=reason), 0.5)
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    if float(seconds).is_integer():
+        whole = int(seconds)
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    return f"{seconds:g} seconds"
+
+
+class Emulator:
+    """An OpenAI-Realtime-compatible server with a deterministic model.
+
+    ``async with Emulator() as emu:`` serves on a free port of 127.0.0.1 in the current event
+    loop; point the SDK at ``emu.base_url`` / ``emu.ws_base_url``.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_keys: Iterable[str] | None = None,
+        script: Sequence[Rule] = (),
+        speed: float = 1.0,
+        max_session_seconds: float = 3600,
+        chunk_ms: int = 40,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        if max_session_seconds <= 0:
+            raise ValueError("max_session_seconds must be positive")
+        if not 20 <= chunk_ms <= 100:
+            raise ValueError("chunk_ms must be between 20 and 100")
+        self.keys = KeyStore(api_keys)
+        self.script: tuple[Rule, ...] = iter_rules(script)
+        self.speed = speed
+        self.max_session_seconds = max_session_seconds
+        self.chunk_ms = chunk_ms
+        self.host = host
+        self.port = port
+        self.sessions: list[EmulatorSession] = []
+        self.app = build_app(self)
+        self._server: uvicorn.Server | None = None
+        self._serve_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- addresses
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT/v1`` (the SDK's ``base_url``)."""
+        return f"http://{self._url_host}:{self.port}/v1"
+
+    @property
+    def ws_base_url(self) -> str:
+        """``ws://HOST:PORT/v1`` (the SDK's ``websocket_base_url``)."""
+        return f"ws://{self._url_host}:{self.port}/v1"
+
+    @property
+    def _url_host(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", ""):
+            return "127.0.0.1"
+        if ":" in host and not host.startswith("["):
+            return f"[{host}]"
+        return host
+
+    # -- lifecycle
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Start serving in the current event loop; returns once the socket listens."""
+        if self._serve_task is not None:
+            raise RuntimeError("the emulator is already running")
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+            ws="websockets-sansio",
+            ws_max_size=WS_MAX_SIZE,
+            ws_per_message_deflate=False,
+            timeout_graceful_shutdown=1,
+        )
+        server = _EmbeddedServer(config)
+        self._server = server
+        self._serve_task = asyncio.create_task(server.serve())
+        while not server.started:
+            if self._serve_task.done():
+                self._serve_task.result()  # raises the startup error
+                raise RuntimeError("the emulator's server stopped during startup")
+            await asyncio.sleep(0.005)
+        sockets = [sock for srv in server.servers for sock in (srv.sockets or ())]
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Close every open session and stop the server (bounded: well under a second)."""
+        server, task = self._server, self._serve_task
+        if server is None or task is None:
+            return
+        open_sessions = [s for s in self.sessions if not s.closed]
+        if open_sessions:
+            await asyncio.wait(
+                [asyncio.create_task(s.close(1001, "server shutting down")) for s in open_sessions],
+                timeout=0.5,
+            )
+        for pending in list(self._tasks):
+            pending.cancel()
+        server.should_exit = True
+        server.force_exit = True
+        done, _ = await asyncio.wait({task}, timeout=0.8)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait({task}, timeout=0.1)
+        self._server = None
+        self._serve_task = None
+
+    # -- client secrets
+
+    def create_client_secret(
+        self, ttl_seconds: float = SECRET_DEFAULT_SECONDS, session: dict[str, Any] | None = None
+    ) -> ClientSecret:
+        """Mint an ``ek_`` secret (as ``POST /v1/realtime/client_secrets`` does).
+
+        ``session`` is session config applied to sessions opened with the secret; it is
+        validated like a ``session.update`` (:class:`ProtocolError` when invalid).
+        """
+        config = dict(session or {})
+        config.setdefault("type", "realtime")
+        merge_session(_template_session(config), config)
+        return self.keys.mint(ttl_seconds, config)
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the host program owns signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _template_session(config: dict[str, Any]) -> dict[str, Any]:
+    model = config.get("model")
+    return default_session(
+        model if isinstance(model, str) else DEFAULT_MODEL,
+        session_id="sess_template",
+        expires_at=int(time.time()) + 3600,
+    )
+
+
+def _error(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    type: str = "invalid_request_error",
+) -> JSONResponse:
+    return JSONResponse(
+        openai_error_body(message, type=type, code=code, param=param), status_code=status
+    )
+
+
+def build_app(emulator: Emulator) -> Starlette:
+    """The Starlette app serving ``/v1/realtime`` and ``/v1/realtime/client_secrets``."""
+
+    async def client_secrets(request: Request) -> Response:
+        token = bearer_token(request.headers.get("authorization"))
+        if not emulator.keys.is_api_key(token):
+            return _error(401, emulator.keys.describe_failure(token), code="invalid_api_key")
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return _error(413, "Request body too large.", code="request_too_large")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _error(413, "Request body too large.", code="request_too_large")
+        payload: Any = {}
+        if body.strip():
+            content_type = request.headers.get("content-type", "")
+            if content_type.split(";")[0].strip().lower() != "application/json":
+                return _error(
+                    415,
+                    "Unsupported content type: expected 'application/json'.",
+                    code="unsupported_content_type",
+                )
+            try:
+                payload = json.loads(bytes(body))
+            except (ValueError, UnicodeDecodeError):
+                return _error(
+                    400,
+                    "We could not parse the JSON body of your request. The OpenAI API expects "
+                    "a JSON payload, but what was sent was not valid JSON.",
+                )
+        if not isinstance(payload, dict):
+            return _error(400, "Invalid request body: expected a JSON object.", code="invalid_type")
+        for key in payload:
+            if key not in ("expires_after", "session"):
+                return _error(
+                    400, f"Unknown parameter: '{key}'.", code="unknown_parameter", param=key
+                )
+        ttl: Any = SECRET_DEFAULT_SECONDS
+        expires_after = payload.get("expires_after")
+        if expires_after is not None:
+            if not isinstance(expires_after, dict):
+                return _error(
+                    400,
+                    "Invalid type for 'expires_after': expected an object.",
+                    code="invalid_type",
+                    param="expires_after",
+                )
+            for key in expires_after:
+                if key not in ("anchor", "seconds"):
+                    return _error(
+                        400,
+                        f"Unknown parameter: 'expires_after.{key}'.",
+                        code="unknown_parameter",
+                        param=f"expires_after.{key}",
+                    )
+            if expires_after.get("anchor", "created_at") != "created_at":
+                return _error(
+                    400,
+                    "Invalid value for 'expires_after.anchor': expected 'created_at'.",
+                    code="invalid_value",
+                    param="expires_after.anchor",
+                )
+            ttl = expires_after.get("seconds", SECRET_DEFAULT_SECONDS)
+            if isinstance(ttl, bool) or not isinstance(ttl, int):
+                return _error(
+                    400,
+                    "Invalid type for 'expires_after.seconds': expected an integer.",
+                    code="invalid_type",
+                    param="expires_after.seconds",
+                )
+            if not SECRET_MIN_SECONDS <= ttl <= SECRET_MAX_SECONDS:
+                return _error(
+                    400,
+                    f"Invalid 'expires_after.seconds': expected a value between "
+                    f"{SECRET_MIN_SECONDS} and {SECRET_MAX_SECONDS}, got {ttl}.",
+                    code="invalid_value",
+                    param="expires_after.seconds",
+                )
+        session_config = payload.get("session") or {"type": "realtime"}
+        if not isinstance(session_config, dict):
+            return _error(
+                400,
+                "Invalid type for 'session': expected an object.",
+                code="invalid_type",
+                param="session",
+            )
+        try:
+            template = _template_session(session_config)
+            full = merge_session(template, session_config)
+        except ProtocolError as exc:
+            return _error(400, exc.message, code=exc.code, param=exc.param)
+        secret = emulator.keys.mint(ttl, session_config)
+        full["id"] = "sess_" + secret.value[3:23]
+        full["expires_at"] = int(secret.expires_at)
+        return JSONResponse(
+            {"value": secret.value, "expires_at": int(secret.expires_at), "session": full}
+        )
+
+    async def realtime(websocket: WebSocket) -> None:
+        offered: list[str] = list(websocket.scope.get("subprotocols") or [])
+        token = bearer_token(websocket.headers.get("authorization"))
+        if token is None:
+            for proto in offered:
+                if proto.startswith(INSECURE_KEY_PROTOCOL):
+                    token = proto[len(INSECURE_KEY_PROTOCOL) :]
+                    break
+        credential = emulator.keys.authenticate(token)
+        if credential is None:
+            await websocket.send_denial_response(
+                _error(401, emulator.keys.describe_failure(token), code="invalid_api_key")
+            )
+            return
+        secret_config = credential.secret.session if credential.secret is not None else {}
+        model = secret_config.get("model") or websocket.query_params.get("model")
+        if not model:
+            if websocket.query_params.get("call_id"):
+                await websocket.send_denial_response(
+                    _error(
+                        404,
+                        "No call found with the given call_id.",
+                        code="call_not_found",
+                        param="call_id",
+                    )
+                )
+                return
+            await websocket.send_denial_response(
+                _error(
+                    400,
+                    "Missing required parameter: 'model'.",
+                    code="missing_required_parameter",
+                    param="model",
+                )
+            )
+            return
+        await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
+        await _run_session(emulator, websocket, str(model), secret_config)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        return _error(
+            status,
+            f"Invalid URL ({request.method} {request.url.path})",
+            code="unknown_url" if status == 404 else None,
+        )
+
+    return Starlette(
+        routes=[
+            WebSocketRoute("/v1/realtime", realtime),
+            Route("/v1/realtime/client_secrets", client_secrets, methods=["POST"]),
+        ],
+        exception_handlers={404: not_found, 405: not_found},
+    )
+
+
+async def _run_session(
+    emulator: Emulator, websocket: WebSocket, model: str, config: dict[str, Any]
+) -> None:
+    session = EmulatorSession(id="", model=model, websocket=websocket)
+
+    async def send(event: dict[str, Any]) -> None:
+        if session.closed:
+            return
+        session.server_events.append(event)
+        try:
+            await websocket.send_text(json.dumps(event))
+        except Exception:
+            session.closed = True
+
+    expires_at = int(time.time() + emulator.max_session_seconds)
+    overrides = {k: v for k, v in config.items() if k != "model"}
+    engine = RealtimeEngine(
+        send,
+        model=model,
+        script=emulator.script,
+        speed=emulator.speed,
+        chunk_ms=emulator.chunk_ms,
+        session=overrides or None,
+        expires_at=expires_at,
+    )
+    session.engine = engine
+    session.id = engine.session["id"]
+    emulator.sessions.append(session)
+
+    async def expire() -> None:
+        await asyncio.sleep(emulator.max_session_seconds)
+        if session.closed:
+            return
+        limit = _duration_text(emulator.max_session_seconds)
+        await engine.error(
+            f"Your session hit the maximum duration of {limit}.", code="session_expired"
+        )
+        await session.close(1001, f"Your session hit the maximum duration of {limit}.")
+
+    timer = asyncio.create_task(expire())
+    emulator._track(timer)
+    try:
+        await engine.start()
+        while not session.closed:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is not None:
+                await _on_text(session, engine, text)
+            elif message.get("bytes") is not None:
+                await engine.error(
+                    "Binary frames are not supported: send each event as a JSON text frame.",
+                    code="invalid_value",
+                )
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        timer.cancel()
+        await session.close(1000)
+
+
+async def _on_text(session: EmulatorSession, engine: RealtimeEngine, text: str) -> None:
+    size = len(text) if len(text) * 4 <= MAX_EVENT_BYTES else len(text.encode("utf-8"))
+    try:
+        event: Any = json.loads(text)
+    except ValueError:
+        await engine.error(
+            "We could not parse the JSON body of your request. The Realtime API expects each "
+            "WebSocket message to be a JSON object.",
+            code="invalid_json",
+        )
+        return
+    if not isinstance(event, dict):
+        await engine.error(
+            f"Invalid type for event: expected an object, but got "
+            f"{'an array' if isinstance(event, list) else type(event).__name__} instead.",
+            code="invalid_type",
+        )
+        return
+    session.client_events.append(event)
+    event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
+    if size > MAX_EVENT_BYTES:
+        await engine.error(
+            f"Event too large: {size} bytes exceeds the maximum of {MAX_EVENT_BYTES} bytes "
+            "(15 MiB) per event.",
+            code="event_too_large",
+            event_id=event_id,
+        )
+        return
+    await engine.handle(event)
