@@ -705,6 +705,10 @@ class Session:
                 )
             )
             return
+        if event.code == "response_cancel_not_active":
+            # interrupt() raced the response's own end: the outcome is the one wanted.
+            _log.debug("cancel arrived after the response ended", **self._context)
+            return
         _log.warning(
             "provider reported an error",
             **self._context,
