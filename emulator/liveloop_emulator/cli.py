@@ -1,0 +1,124 @@
+"""``liveloop-emulator``: run the emulator as a standalone server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from .replies import Rule, load_script
+from .server import Emulator
+
+__all__ = ["build_parser", "main", "serve"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="liveloop-emulator",
+        description=(
+            "An OpenAI-Realtime-compatible local server with a deterministic model that speaks "
+            "tone speech. Point an OpenAI client at the printed base URL."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to listen on; 0 picks a free one (8000)"
+    )
+    parser.add_argument(
+        "--script",
+        metavar="FILE.json",
+        help='reply rules: a JSON list of {"match", "reply", "tool", "arguments"} objects',
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="output audio pacing factor: 1.0 is real time, 4.0 four times faster (1.0)",
+    )
+    parser.add_argument(
+        "--key",
+        action="append",
+        dest="keys",
+        metavar="KEY",
+        help="accept only this API key (repeatable); default: any key of the form sk-...",
+    )
+    parser.add_argument(
+        "--max-session-seconds",
+        type=float,
+        default=3600.0,
+        help="close sessions after this long, like OpenAI's 60-minute limit (3600)",
+    )
+    parser.add_argument(
+        "--chunk-ms", type=int, default=40, help="milliseconds of audio per output delta (40)"
+    )
+    return parser
+
+
+async def serve(
+    *,
+    host: str,
+    port: int,
+    script: Sequence[Rule],
+    speed: float,
+    keys: Sequence[str] | None,
+    max_session_seconds: float,
+    chunk_ms: int = 40,
+) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    emulator = Emulator(
+        api_keys=keys,
+        script=script,
+        speed=speed,
+        max_session_seconds=max_session_seconds,
+        chunk_ms=chunk_ms,
+        host=host,
+        port=port,
+    )
+    async with emulator:
+        print(emulator.base_url, flush=True)
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        script = load_script(args.script) if args.script else []
+    except (OSError, ValueError) as exc:
+        parser.error(f"--script: {exc}")
+    if args.speed <= 0:
+        parser.error("--speed must be positive")
+    if args.max_session_seconds <= 0:
+        parser.error("--max-session-seconds must be positive")
+    if not 20 <= args.chunk_ms <= 100:
+        parser.error("--chunk-ms must be between 20 and 100")
+    try:
+        asyncio.run(
+            serve(
+                host=args.host,
+                port=args.port,
+                script=script,
+                speed=args.speed,
+                keys=args.keys,
+                max_session_seconds=args.max_session_seconds,
+                chunk_ms=args.chunk_ms,
+            )
+        )
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"liveloop-emulator: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
