@@ -1039,7 +1039,10 @@ class RealtimeEngine:
                 return index
         return None
 
-    def _normalize_item(self, value: Any) -> tuple[dict[str, Any], bytes | None]:
+    def _normalize_item(
+        self, value: Any, *, new: bool = True
+    ) -> tuple[dict[str, Any], bytes | None]:
+        """Validate a client item; ``new`` items may not reuse an id of the conversation."""
         item = _want_dict(value, "item")
         kind = item.get("type")
         common = ("id", "type", "object", "status")
@@ -1050,7 +1053,7 @@ class RealtimeEngine:
         if "object" in item and item["object"] != "realtime.item":
             raise _invalid_value("item.object", item["object"], ["realtime.item"])
         item_id = item.get("id") or new_id("item")
-        if item_id in self._audio or self._find(item_id) is not None:
+        if new and (item_id in self._audio or self._find(item_id) is not None):
             raise ProtocolError(
                 f"Item with id '{item_id}' already exists.", code="invalid_value", param="item.id"
             )
@@ -1325,11 +1328,7 @@ class RealtimeEngine:
                     )
                 context.append(self.items[found])
             else:
-                saved = self.items, self._audio
-                try:
-                    item, pcm = self._normalize_item(entry)
-                finally:
-                    self.items, self._audio = saved
+                item, pcm = self._normalize_item(entry, new=False)
                 if pcm is not None:
                     self._heard[item["id"]] = self._hear(pcm)
                 context.append(item)
