@@ -115,12 +115,21 @@ class _ItemAudio:
 
 @dataclass
 class _InputRecorder:
-    """User audio sent through this process, kept just long enough to attach to turns."""
+    """User audio sent through this process, kept just long enough to attach to turns.
+
+    Offsets are absolute bytes since the session began; the provider's milliseconds count
+    from the start of the current connection (``epoch``). Audio is kept from the oldest
+    of: the preroll before now, a pinned speech start, or (manual turns) the start of a
+    segment not yet taken by its turn.
+    """
 
     bytes_per_ms: float
+    manual: bool = False  # turns end by commit_audio(), not by the provider's VAD
     buf: bytearray = field(default_factory=bytearray)
     start: int = 0  # absolute byte offset of buf[0]
+    epoch: int = 0  # absolute byte offset where the current connection's audio began
     pins: dict[str, int] = field(default_factory=dict)  # item -> absolute start offset
+    segments: deque[int] = field(default_factory=lambda: deque([0]))  # manual-turn starts
 
     @property
     def total(self) -> int:
@@ -128,25 +137,44 @@ class _InputRecorder:
 
     def append(self, pcm: bytes) -> None:
         self.buf += pcm
-        keep_from = self.total - int(_PREROLL_MS * self.bytes_per_ms)
-        if self.pins:
-            keep_from = min(keep_from, *self.pins.values())
+        keep_from = min(self.total - int(_PREROLL_MS * self.bytes_per_ms), *self.pins.values())
+        if self.manual:
+            keep_from = min(keep_from, self.segments[0])
         keep_from = max(keep_from, self.total - int(_MAX_RECORDED_MS * self.bytes_per_ms))
         drop = _even(keep_from - self.start)
         if drop > 0:
             del self.buf[:drop]
             self.start += drop
 
+    def _offset(self, ms: int) -> int:
+        return self.epoch + _even(int(ms * self.bytes_per_ms))
+
+    def new_connection(self) -> None:
+        """The provider's clock restarts: its 0 ms is what is sent from now on."""
+        self.epoch = self.total
+        self.pins.clear()
+        self.segments = deque([self.total])
+
+    def commit(self) -> None:
+        """A manual commit: what follows belongs to the next turn."""
+        self.segments.append(self.total)
+
+    def clear(self) -> None:
+        """Uncommitted audio was discarded: the current segment starts again now."""
+        self.segments[-1] = self.total
+
     def pin(self, item_id: str, start_ms: int) -> None:
-        self.pins[item_id] = _even(int(start_ms * self.bytes_per_ms))
+        self.pins[item_id] = self._offset(start_ms)
 
     def take(self, item_id: str | None, start_ms: int | None, end_ms: int | None) -> bytes | None:
         if item_id is not None:
             self.pins.pop(item_id, None)
+        if len(self.segments) > 1:
+            self.segments.popleft()
         if start_ms is None or end_ms is None or end_ms <= start_ms:
             return None
-        lo = max(_even(int(start_ms * self.bytes_per_ms)) - self.start, 0)
-        hi = min(_even(int(end_ms * self.bytes_per_ms)) - self.start, len(self.buf))
+        lo = max(self._offset(start_ms) - self.start, 0)
+        hi = min(self._offset(end_ms) - self.start, len(self.buf))
         return bytes(self.buf[lo:hi]) if hi > lo else None
 
 
@@ -223,7 +251,9 @@ class Session:
         self._current_item: _ItemAudio | None = None
         self._playback_reported = False
         self._interrupting_items: set[str] = set()
-        self._recorder = _InputRecorder(config.input_audio.bytes_per_ms)
+        self._recorder = _InputRecorder(
+            config.input_audio.bytes_per_ms, manual=config.turn_detection is None
+        )
         self._odd_byte = b""
         self._awaiting_audio: tuple[TurnMetrics, float] | None = None
 
@@ -411,6 +441,7 @@ class Session:
         """End the user's turn now (for sessions without turn detection)."""
         self._ensure_open()
         self._send(CommitAudio())
+        self._recorder.commit()
         if self.config.auto_respond and self.config.turn_detection is None:
             self._request(CreateResponse(), "respond")
 
@@ -418,6 +449,7 @@ class Session:
         """Discard user audio the provider has not committed yet."""
         self._ensure_open()
         self._send(ClearAudio())
+        self._recorder.clear()
 
     # -- assistant output ----------------------------------------------------------------
 
@@ -509,6 +541,7 @@ class Session:
         config = SessionConfig.model_validate(data)
         await self._apply_config(config, timeout=UPDATE_TIMEOUT)
         self.config = config
+        self._recorder.manual = config.turn_detection is None
         if tools is not None:
             self._tools = new_tools
 
@@ -972,6 +1005,7 @@ class Session:
             if not rollover:
                 self._forget_link_state()
             self._codec, self._conn = codec, connection
+            self._recorder.new_connection()
             self._link_started = time.monotonic()
             if self._media_reader is not None:
                 self._media_reader.cancel()

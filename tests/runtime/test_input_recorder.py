@@ -1,0 +1,38 @@
+"""The user-audio recorder that attaches turn.audio: manual turns and reconnects."""
+
+from __future__ import annotations
+
+from liveloop.session import _InputRecorder
+
+BYTES_PER_MS = 48.0  # PCM16 at 24 kHz
+
+
+def ms(n: int, value: int = 1) -> bytes:
+    return bytes([value, 0]) * int(n * BYTES_PER_MS / 2)
+
+
+def test_a_manual_turn_keeps_all_its_audio() -> None:
+    recorder = _InputRecorder(BYTES_PER_MS, manual=True)
+    for _ in range(50):
+        recorder.append(ms(100))  # five seconds, far past the preroll
+    recorder.commit()
+    recorder.append(ms(500, 2))  # the next turn has begun
+    audio = recorder.take("item_1", 0, 5000)
+    assert audio is not None and len(audio) == 5000 * BYTES_PER_MS
+
+
+def test_voice_turns_keep_only_the_preroll_until_pinned() -> None:
+    recorder = _InputRecorder(BYTES_PER_MS)
+    for _ in range(50):
+        recorder.append(ms(100))
+    assert len(recorder.buf) <= 1000 * BYTES_PER_MS
+
+
+def test_provider_times_restart_with_each_connection() -> None:
+    recorder = _InputRecorder(BYTES_PER_MS)
+    recorder.append(ms(500, 1))
+    recorder.new_connection()
+    recorder.pin("item_2", 0)
+    recorder.append(ms(300, 2))
+    audio = recorder.take("item_2", 0, 300)
+    assert audio == ms(300, 2)  # not the first connection's audio
