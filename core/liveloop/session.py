@@ -137,7 +137,7 @@ class _InputRecorder:
 
     def append(self, pcm: bytes) -> None:
         self.buf += pcm
-        keep_from = min(self.total - int(_PREROLL_MS * self.bytes_per_ms), *self.pins.values())
+        keep_from = min([self.total - int(_PREROLL_MS * self.bytes_per_ms), *self.pins.values()])
         if self.manual:
             keep_from = min(keep_from, self.segments[0])
         keep_from = max(keep_from, self.total - int(_MAX_RECORDED_MS * self.bytes_per_ms))
