@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ import click
 
 from .capabilities import capabilities
 from .errors import LiveloopError
-from .log import configure_logging
+from .log import LEVEL_ENV, configure_logging
 from .plugins import get_plugin_manager
 
 __all__ = ["cli", "main"]
@@ -135,7 +136,9 @@ def emulator(ctx: click.Context) -> None:
 
 
 def _run_command(work: Coroutine[Any, Any, object]) -> None:
-    # One line of cause on failure, never a traceback, for a command meant to be watched.
+    # One line of cause on failure, never a traceback, for a command meant to be watched;
+    # and only warnings from the logs, unless LIVELOOP_LOG_LEVEL asks for more.
+    configure_logging(level=os.environ.get(LEVEL_ENV, "WARNING"))
     try:
         asyncio.run(work)
     except KeyboardInterrupt:

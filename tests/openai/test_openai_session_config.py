@@ -180,3 +180,12 @@ def test_extras_are_not_mutated() -> None:
     session_update_payload(config)
     session_update_payload(config)
     assert config.extras == {"audio": {"input": {"noise_reduction": None}}}
+
+
+def test_auto_respond_off_stops_the_provider_answering_turns() -> None:
+    for vad in (liveloop.ServerVAD(), liveloop.SemanticVAD()):
+        detection = payload(turn_detection=vad, auto_respond=False)["audio"]["input"][
+            "turn_detection"
+        ]
+        assert detection["create_response"] is False
+        assert detection["interrupt_response"] is True

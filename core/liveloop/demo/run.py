@@ -61,7 +61,7 @@ async def _run(transport: str, live: bool, as_json: bool) -> DemoResult:
     bookings = Bookings()
 
     def on_turn(turn: SessionTurn) -> None:
-        transcript.add("caller", turn.text, f"({turn.channel})")
+        transcript.add("caller", turn.text, f"({turn.channel})", channel=turn.channel)
 
     app = concierge_app(bookings, on_turn)
     async with AsyncExitStack() as stack:

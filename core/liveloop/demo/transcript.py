@@ -85,7 +85,9 @@ class Follower:
             if isinstance(event, AssistantAudio):
                 self._audio.setdefault(event.item_id, bytearray()).extend(event.audio)
             elif isinstance(event, UserTurn) and self._show_turns:
-                self._transcript.add("caller", event.turn.text, f"({event.turn.channel})")
+                self._transcript.add(
+                    "caller", event.turn.text, f"({event.turn.channel})", channel=event.turn.channel
+                )
             elif isinstance(event, AssistantTranscriptDone):
                 self._assistant_line(event)
             elif isinstance(event, ToolCall):

@@ -38,7 +38,7 @@ def session_update_payload(config: SessionConfig) -> dict[str, Any]:
     audio_input: dict[str, Any] = {
         "format": audio_format_payload(config.input_audio, "input_audio"),
         "transcription": _transcription(config),
-        "turn_detection": _turn_detection(config.turn_detection),
+        "turn_detection": _turn_detection(config.turn_detection, config.auto_respond),
     }
     payload: dict[str, Any] = {
         "type": "realtime",
@@ -90,14 +90,18 @@ def _transcription(config: SessionConfig) -> dict[str, Any] | None:
     return result
 
 
-def _turn_detection(detection: ServerVAD | SemanticVAD | None) -> dict[str, Any] | None:
+def _turn_detection(
+    detection: ServerVAD | SemanticVAD | None, auto_respond: bool
+) -> dict[str, Any] | None:
+    # With auto_respond off the handler answers turns itself (say/respond), so the
+    # provider must not start a response of its own at the end of a turn.
     if detection is None:
         return None
     if isinstance(detection, SemanticVAD):
         return {
             "type": "semantic_vad",
             "eagerness": detection.eagerness,
-            "create_response": detection.create_response,
+            "create_response": detection.create_response and auto_respond,
             "interrupt_response": detection.interrupt_response,
         }
     result: dict[str, Any] = {
@@ -105,7 +109,7 @@ def _turn_detection(detection: ServerVAD | SemanticVAD | None) -> dict[str, Any]
         "threshold": detection.threshold,
         "prefix_padding_ms": detection.prefix_padding_ms,
         "silence_duration_ms": detection.silence_duration_ms,
-        "create_response": detection.create_response,
+        "create_response": detection.create_response and auto_respond,
         "interrupt_response": detection.interrupt_response,
     }
     if detection.idle_timeout_ms is not None:
