@@ -13,7 +13,7 @@ Wire format (for every sample rate):
   internal pause.
 - Each slot lasts ``SYMBOL_MS`` (60 ms) and carries the sum of one frequency of ``LOW_HZ`` and one
   of ``HIGH_HZ``, each at amplitude ``TONE_AMPLITUDE``, with raised-cosine ramps of ``RAMP_MS`` at
-  both ends of the slot.
+  both ends of the slot, over a fixed pseudo-random noise floor ``NOISE_DB`` below the tones.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "HIGH_HZ",
     "LOW_HZ",
     "MIN_CONFIDENCE",
+    "NOISE_DB",
     "RAMP_MS",
     "SYMBOL_MS",
     "SYNC_SLOTS",
@@ -55,8 +56,12 @@ SYMBOL_MS: int = 60
 RAMP_MS: int = 5
 #: Number of sync slots that start every encoded text.
 SYNC_SLOTS: int = 1
-#: Peak amplitude of each of the two tones of a slot (full scale = 1.0); RMS is about -9 dBFS.
+#: Peak amplitude of each of the two tones of a slot (full scale = 1.0); RMS is about -9.6 dBFS.
 TONE_AMPLITUDE: float = 0.35
+#: Level of the fixed pseudo-random noise floor under the tones, relative to ``TONE_AMPLITUDE``.
+#: Pure tones make Opus' SILK/hybrid modes (at 24-48 kbit/s) go unstable; a faint noise floor
+#: keeps its linear prediction well-conditioned. The noise is the same on every run.
+NOISE_DB: float = -30.0
 
 #: The low ("row") group: 7 frequencies in Hz.
 LOW_HZ: tuple[float, ...] = (400.0, 550.0, 700.0, 850.0, 1000.0, 1150.0, 1300.0)
@@ -158,7 +163,22 @@ def _pair_waveforms(sample_rate: int) -> FloatArray:
     low = np.sin(2 * np.pi * np.outer(LOW_HZ, t))
     high = np.sin(2 * np.pi * np.outer(HIGH_HZ, t))
     pairs = TONE_AMPLITUDE * (low[:, None, :] + high[None, :, :]) * envelope
-    return pairs.reshape(len(LOW_HZ) * _N_HIGH, n)
+    pairs = pairs.reshape(len(LOW_HZ) * _N_HIGH, n)
+    noise = _fixed_noise(pairs.size).reshape(pairs.shape)
+    result: FloatArray = pairs + TONE_AMPLITUDE * 10 ** (NOISE_DB / 20) * noise
+    return result
+
+
+def _fixed_noise(n: int) -> FloatArray:
+    """Unit-variance white noise that never changes: splitmix64 of the sample index."""
+    with np.errstate(over="ignore"):
+        z = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    uniform = (z >> np.uint64(11)).astype(np.float64) / float(2**53)  # [0, 1)
+    result: FloatArray = (uniform - 0.5) * np.sqrt(12.0)
+    return result
 
 
 def encode(text: str, sample_rate: int = 24000) -> bytes:

@@ -139,6 +139,9 @@ def rechunk(pcm: bytes, seed: int = 3) -> bytes:
 
 DEGRADATIONS: dict[str, Callable[[bytes], bytes]] = {
     "opus 48k 64 kbit/s": opus_roundtrip,
+    "opus 48k 48 kbit/s": lambda p: opus_roundtrip(p, 48000),
+    "opus 48k 32 kbit/s": lambda p: opus_roundtrip(p, 32000),
+    "opus 48k 24 kbit/s": lambda p: opus_roundtrip(p, 24000),
     "resample 24k-48k-24k (PyAV)": lambda p: resample(resample(p, 24000, 48000), 48000, 24000),
     "resample 24k-16k-24k (PyAV)": lambda p: resample(resample(p, 24000, 16000), 16000, 24000),
     "resample 24k-16k-24k (numpy interp)": lambda p: resample_numpy(
@@ -207,10 +210,13 @@ def test_long_sentence_survives(name: str) -> None:
     assert result.confidence >= MIN_CONFIDENCE
 
 
-@settings(max_examples=15, deadline=None)
-@given(st.text(alphabet=ALPHABET, min_size=1, max_size=25))
-def test_short_strings_survive_opus(text: str) -> None:
-    got = decode(opus_roundtrip(pad_silence(encode(text), 123, 45)))
+@settings(max_examples=20, deadline=None)
+@given(
+    st.text(alphabet=ALPHABET, min_size=1, max_size=40),
+    st.sampled_from([24000, 32000, 48000, 64000]),
+)
+def test_short_strings_survive_opus(text: str, bitrate: int) -> None:
+    got = decode(opus_roundtrip(pad_silence(encode(text), 123, 45), bitrate))
     assert char_accuracy(text, got) >= ACCURACY
 
 
@@ -262,6 +268,11 @@ def test_empty_and_silence() -> None:
 
 def test_odd_byte_count_ignores_last_byte() -> None:
     assert decode(encode("odd bytes") + b"\x7f") == "odd bytes"
+
+
+def test_encoding_is_deterministic() -> None:
+    assert encode(SENTENCE) == encode(SENTENCE)
+    assert encode("ab") == encode("a")[: len(encode("a"))] + encode("ab")[len(encode("a")) :]
 
 
 def test_decode_result_is_frozen() -> None:
