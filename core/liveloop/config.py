@@ -128,7 +128,9 @@ class SessionConfig(StrictModel):
     Defaults are what a voice app expects: server VAD, input transcription on (so spoken
     turns have text), PCM16 mono 24 kHz both ways, and the model answering turns on its
     own (``auto_respond``). ``api_key`` is a secret: it never appears in ``repr`` or logs.
-    ``extras`` is merged into the provider's session configuration as is.
+    ``extras`` is merged into the provider's session configuration as is. ``call_id``
+    attaches the session to a call that already exists (sideband transports: the call's
+    media flows between the end user and the provider, the control events through here).
 
     ``reconnect`` (``None`` = never) says how a dropped connection is restored;
     ``max_session_seconds`` overrides the provider's session length limit, before which
@@ -140,6 +142,7 @@ class SessionConfig(StrictModel):
     model: Annotated[StrictStr, Field(min_length=1)] = "gpt-realtime"
     api_key: SecretStr | None = None
     base_url: StrictStr | None = None
+    call_id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")] | None = None
     instructions: StrictStr = ""
     voice: Annotated[StrictStr, Field(min_length=1)] = "marin"
     output_modalities: tuple[Literal["audio", "text"], ...] = ("audio",)
