@@ -5,7 +5,7 @@ that ``threshold`` maps to:
 
     level_dbfs = -80 + 80 * threshold        (0.0 -> -80 dBFS, 0.5 -> -40 dBFS, 1.0 -> 0 dBFS)
 
-so the default 0.5 accepts tone speech (about -9 dBFS) even 20 dB quieter, and rejects digital
+so the default 0.5 accepts tone speech (about -10 dBFS) even 20 dB quieter, and rejects digital
 silence and a quiet room or microphone hiss (-50 dBFS and below). A higher threshold needs louder
 audio, as with OpenAI's ``server_vad``.
 
