@@ -214,6 +214,8 @@ class Session:
             "provider": config.provider,
             "transport": config.transport,
         }
+        if config.call_id is not None:
+            self._context["call_id"] = config.call_id
         self._ids = itertools.count(1)
         self._loop = asyncio.get_running_loop()
 
