@@ -89,6 +89,18 @@ def _received(emulator: EmulatorThread, event_type: str) -> list[dict[str, Any]]
     return [e for e in emulator.sessions[-1].client_events if e.get("type") == event_type]
 
 
+async def _wait_received(
+    emulator: EmulatorThread, event_type: str, timeout: float = 2.0
+) -> list[dict[str, Any]]:
+    """The client events of ``event_type``, once the emulator has received at least one."""
+    # The record lives on the emulator's thread: poll it, briefly.
+    for _ in range(int(timeout / 0.02)):
+        if found := _received(emulator, event_type):
+            return found
+        await asyncio.sleep(0.02)
+    return _received(emulator, event_type)
+
+
 def test_connects_and_closes_within_bounds(
     capability: Capability, emulator: EmulatorThread
 ) -> None:
@@ -209,13 +221,16 @@ def test_tool_calls_are_answered_exactly_once(
             assert json.loads(result.output) == {"city": "Paris", "sky": "sunny"}
             await asyncio.wait_for(responses, 10)
             log.close()
+        sent = emulator.sessions[-1].client_events
         outputs = [
-            e
-            for e in _received(emulator, "conversation.item.create")
-            if e.get("item", {}).get("type") == "function_call_output"
+            index
+            for index, e in enumerate(sent)
+            if e.get("type") == "conversation.item.create"
+            and e.get("item", {}).get("type") == "function_call_output"
         ]
         assert len(outputs) == 1
-        assert len(_received(emulator, "response.create")) == 1  # the one follow-up
+        follow_ups = [e for e in sent[outputs[0] :] if e.get("type") == "response.create"]
+        assert len(follow_ups) == 1
 
     _run(test)
 
@@ -230,18 +245,17 @@ def test_barge_in_cuts_the_assistant_off(capability: Capability, emulator: Emula
         async with liveloop.connect(**options) as session:
             heard = Heard(session)
             speech = session.say(LONG)
-            await heard.wait_for_audio()
-            await asyncio.sleep(0.3)
+            await heard.wait_for_audio(ms=500)
+            # Like an app with its own playback buffer: the user heard 300 ms so far.
+            session.played(300)
             await speak(session, "stop")
             await asyncio.wait_for(speech.wait(), 10)
             assert speech.interrupted
             assert isinstance(await heard.wait_for_interruption(), Interrupted)
             if capability.features.interruption == "client_truncates":
-                [truncate] = _received(emulator, "conversation.item.truncate")
-                delivered_ms = len(heard.audio[heard.order[0]]) / (
-                    session.config.output_audio.bytes_per_ms
-                )
-                assert 0 < truncate["audio_end_ms"] <= delivered_ms + 1
+                [truncate] = await _wait_received(emulator, "conversation.item.truncate")
+                assert truncate["audio_end_ms"] == 300
+                assert truncate["item_id"] == heard.order[0]
             turn = await asyncio.wait_for(session.input(), 10)
             assert turn.text == "stop"
 

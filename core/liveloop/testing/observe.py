@@ -109,9 +109,14 @@ class Heard(_Observer):
         await self._settle(timeout)
         return self.lines
 
-    async def wait_for_audio(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Wait until the first assistant audio arrives."""
-        await self._until(lambda: bool(self.order), timeout, "assistant audio")
+    async def wait_for_audio(self, ms: int = 1, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until at least ``ms`` of assistant audio (in all) has arrived."""
+        wanted = ms * self._rate * 2 // 1000
+
+        def enough() -> bool:
+            return sum(len(audio) for audio in self.audio.values()) >= wanted
+
+        await self._until(enough, timeout, f"{ms} ms of assistant audio")
 
     async def wait_for_interruption(self, timeout: float = DEFAULT_TIMEOUT) -> Interrupted:
         """Wait until an interruption is reported; return the first."""
