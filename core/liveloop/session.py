@@ -36,7 +36,7 @@ from .actions import (
 from .capabilities import Capability
 from .codec import EventCodec
 from .config import ReconnectPolicy, SessionConfig
-from .errors import ConnectionLost, ProviderError, SessionClosed
+from .errors import ConnectionLost, LiveloopError, ProviderError, SessionClosed
 from .events import (
     AssistantAudio,
     AssistantTextDelta,
@@ -417,7 +417,10 @@ class Session:
         """Send user audio: PCM16 mono at the session's input format, any chunk size.
 
         Waits while the connection is backed up, so a fast producer cannot grow memory.
+        Raises :class:`LiveloopError` on a pair without ``audio_in`` (a sideband: the
+        user's audio goes from their device to the provider, not through this process).
         """
+        self._require_media("audio_in", "send_audio")
         self._ensure_open()
         data = self._odd_byte + bytes(pcm)
         self._odd_byte = b""
@@ -478,7 +481,7 @@ class Session:
         self._request(CreateResponse(instructions=instructions), "respond", speech)
         return speech
 
-    async def audio_out(self) -> AsyncIterator[AudioOut]:
+    def audio_out(self) -> AsyncIterator[AudioOut]:
         """Assistant audio as it arrives: :class:`~liveloop.events.AssistantAudio` chunks
         (PCM16 at the output format) and an :class:`~liveloop.events.Interrupted` marker
         when the user barges in (drop whatever you have buffered).
@@ -487,7 +490,23 @@ class Session:
         reading loses the oldest chunks (counted in ``metrics.audio_out_dropped``), so
         memory stays bounded. What consumers take counts as played for truncation,
         unless the app reports playback itself with :meth:`played`.
+
+        Raises :class:`LiveloopError` at once on a pair without ``audio_out`` (a
+        sideband: the assistant's audio goes from the provider to the user's device).
         """
+        self._require_media("audio_out", "audio_out")
+        return self._audio_chunks()
+
+    def _require_media(self, flag: Literal["audio_in", "audio_out"], method: str) -> None:
+        if not getattr(self.features, flag):
+            where = "between the user and the provider" if self.features.sideband else "elsewhere"
+            raise LiveloopError(
+                f"{method}() is not available on {self.config.pair}: its audio flows {where},"
+                f" not through this process (features.{flag} is false); use say(), input()"
+                " and events() instead"
+            )
+
+    async def _audio_chunks(self) -> AsyncIterator[AudioOut]:
         sub = self._audio.subscribe()
         positions: dict[str, int] = {}
         try:
