@@ -7,6 +7,7 @@ from collections.abc import Callable
 from liveloop import Features, TransportSpec, hookimpl
 
 from .peer import WebRTCConnector
+from .sideband import SidebandConnector
 
 PEER_FEATURES = Features(
     audio_in=True,
@@ -22,6 +23,20 @@ PEER_FEATURES = Features(
     audio_formats=("pcm16",),
 )
 
+SIDEBAND_FEATURES = Features(
+    audio_in=False,
+    audio_out=False,
+    text=True,
+    server_vad=True,
+    semantic_vad=True,
+    interruption="server_truncates",
+    tools=True,
+    verbatim_say=True,
+    sideband=True,
+    media="direct",
+    audio_formats=("pcm16",),
+)
+
 
 def transport_specs() -> list[TransportSpec]:
     """Every transport this plugin provides."""
@@ -34,6 +49,16 @@ def transport_specs() -> list[TransportSpec]:
             description=(
                 "OpenAI Realtime over WebRTC with this process as the peer (aiortc); "
                 "audio flows through this process on Opus tracks"
+            ),
+        ),
+        TransportSpec(
+            provider="openai",
+            transport="webrtc_sideband",
+            connector=SidebandConnector(),
+            features=SIDEBAND_FEATURES,
+            description=(
+                "The control side of a WebRTC call whose media flows between a browser and "
+                "OpenAI (liveloop serve); needs call_id"
             ),
         ),
     ]
