@@ -29,6 +29,7 @@ from .auth import (
     openai_error_body,
 )
 from .engine import MAX_EVENT_BYTES, ProtocolError, RealtimeEngine, default_session, merge_session
+from .faults import Faults
 from .replies import Rule, iter_rules
 
 __all__ = ["MAX_BODY_BYTES", "WS_MAX_SIZE", "Emulator", "EmulatorSession", "build_app"]
@@ -121,6 +122,8 @@ class Emulator:
         self.host = host
         self.port = port
         self.sessions: list[EmulatorSession] = []
+        self.faults = Faults(self)
+        """Fault injection: cuts, stalls, raw frames, close codes, expiry, refusals."""
         self.app = build_app(self)
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
@@ -362,6 +365,12 @@ def build_app(emulator: Emulator) -> Starlette:
         )
 
     async def realtime(websocket: WebSocket) -> None:
+        refusal = await emulator.faults.admit()
+        if refusal is not None:
+            await websocket.send_denial_response(
+                _error(refusal, "The service is unavailable.", type="server_error")
+            )
+            return
         offered: list[str] = list(websocket.scope.get("subprotocols") or [])
         token = bearer_token(websocket.headers.get("authorization"))
         if token is None:
@@ -423,7 +432,7 @@ async def _run_session(
     session = EmulatorSession(id="", model=model, websocket=websocket)
 
     async def send(event: dict[str, Any]) -> None:
-        if session.closed:
+        if session.closed or emulator.faults.stalled:
             return
         session.server_events.append(event)
         try:
