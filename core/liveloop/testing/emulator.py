@@ -36,6 +36,11 @@ class EmulatorThread:
         self._emulator: Any = None
 
     @property
+    def options(self) -> dict[str, Any]:
+        """The options the emulator was started with (a copy)."""
+        return dict(self._options)
+
+    @property
     def emulator(self) -> Any:
         """The running emulator (``liveloop_emulator.Emulator``)."""
         if self._emulator is None:

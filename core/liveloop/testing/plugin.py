@@ -25,7 +25,8 @@ import pytest
 from .emulator import EmulatorThread
 
 TEST_KEY = "sk-liveloop-test"
-"""The API key the fixtures use; the emulator accepts any ``sk-`` key by default."""
+"""The API key the fixtures use (unless ``api_keys`` is set); the emulator accepts any
+``sk-`` key by default."""
 
 DEFAULT_SPEED = 4.0
 """Emulator audio pacing for tests: four times real time."""
@@ -76,5 +77,11 @@ def liveloop_emulator(
 
 @pytest.fixture
 def liveloop_options(liveloop_emulator: EmulatorThread) -> dict[str, Any]:
-    """``api_key`` and ``base_url`` for the test's emulator: ``connect(**liveloop_options)``."""
-    return {"api_key": TEST_KEY, "base_url": liveloop_emulator.base_url}
+    """``api_key`` and ``base_url`` for the test's emulator: ``connect(**liveloop_options)``.
+
+    The key is :data:`TEST_KEY`, or the first of the emulator's ``api_keys`` option when
+    that restricts the keys it accepts.
+    """
+    keys = list(liveloop_emulator.options.get("api_keys") or ())
+    key = keys[0] if keys else TEST_KEY
+    return {"api_key": key, "base_url": liveloop_emulator.base_url}
