@@ -56,6 +56,28 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args[:] = [str(_CONFORMANCE_SUITE)]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # After every pytest_configure (a conftest may register the plugin under test there),
+    # before collection: an unknown pair is one usage error, not an error per test.
+    pair = session.config.getoption("liveloop_conformance")
+    if pair:
+        check_conformance_pair(str(pair))
+
+
+def check_conformance_pair(pair: str) -> None:
+    """Raise :class:`pytest.UsageError` unless ``pair`` is an installed PROVIDER/TRANSPORT."""
+    from ..capabilities import resolve
+    from ..errors import LiveloopError
+
+    provider, _, transport = pair.partition("/")
+    if not provider or not transport:
+        raise pytest.UsageError(f"--liveloop-conformance takes PROVIDER/TRANSPORT, not {pair!r}")
+    try:
+        resolve(provider, transport)
+    except LiveloopError as exc:
+        raise pytest.UsageError(f"--liveloop-conformance={pair}: {exc}") from None
+
+
 @pytest.fixture
 def liveloop_emulator_options() -> dict[str, Any]:
     """Options for ``liveloop_emulator`` (override this fixture to change them)."""
