@@ -30,6 +30,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "UNINTELLIGIBLE",
     "AudioTarget",
+    "ClearedAudio",
     "EventAudioOutput",
     "OutputAudio",
     "ProtocolError",
@@ -535,13 +536,27 @@ class AudioTarget:
     content_index: int
 
 
+@dataclass(frozen=True)
+class ClearedAudio:
+    """What :meth:`OutputAudio.clear` cut short.
+
+    ``response_id`` is the response whose audio was playing (None: nothing was playing);
+    ``cut`` lists each item whose audio was dropped, with the milliseconds of it actually
+    played, which the engine truncates the item to.
+    """
+
+    response_id: str | None = None
+    cut: tuple[tuple[AudioTarget, int], ...] = ()
+
+
 class OutputAudio(Protocol):
     """Where the model's speech goes.
 
     ``paced`` tells the engine whether the sink plays audio out in real time by itself (a media
     track); if not, the engine paces the chunks (real time divided by the speed factor).
-    ``clear`` drops audio not yet played (barge-in, ``output_audio_buffer.clear``) and says
-    whether the sink has a server-side playout buffer at all (only WebRTC/SIP do).
+    ``clear`` drops audio not yet played (barge-in, ``output_audio_buffer.clear``); it returns
+    None when the sink has no server-side playout buffer at all (only WebRTC/SIP have one),
+    else a :class:`ClearedAudio` saying what was cut.
     """
 
     paced: bool
@@ -554,8 +569,8 @@ class OutputAudio(Protocol):
         """The item's audio is complete (or was cut short)."""
         ...
 
-    async def clear(self) -> bool:
-        """Drop unplayed audio; False if this transport has no server-side audio buffer."""
+    async def clear(self) -> ClearedAudio | None:
+        """Drop unplayed audio; None if this transport has no server-side audio buffer."""
         ...
 
 
@@ -583,8 +598,8 @@ class EventAudioOutput:
     async def end(self, target: AudioTarget) -> None:
         return None
 
-    async def clear(self) -> bool:
-        return False
+    async def clear(self) -> ClearedAudio | None:
+        return None
 
 
 # ------------------------------------------------------------------------------ responses
@@ -903,10 +918,10 @@ class RealtimeEngine:
         )
         td = self._turn_detection()
         active = self._active
-        if td is not None and td.get("interrupt_response", True) and active is not None:
-            await self._cancel(active, "turn_detected")
-            if await self.output.clear():
-                await self.emit({"type": "output_audio_buffer.cleared", "response_id": active.id})
+        if td is not None and td.get("interrupt_response", True):
+            if active is not None:
+                await self._cancel(active, "turn_detected")
+            await self._clear_output(active)
 
     async def _speech_stopped(self, end_ms: float) -> None:
         item_id = self._speech_item_id or new_id("item")
@@ -1260,15 +1275,19 @@ class RealtimeEngine:
                 code="invalid_value",
                 param="content_index",
             )
-        pcm = self._audio.get(item_id, b"")
-        duration = len(pcm) // 48
+        duration = len(self._audio.get(item_id, b"")) // 48
         if audio_end_ms > duration:
             raise ProtocolError(
                 f"Audio content of {duration}ms is already shorter than {audio_end_ms}ms",
                 code="invalid_value",
                 param="audio_end_ms",
             )
-        self._audio[item_id] = pcm[: audio_end_ms * 48]
+        await self._truncate(item, content_index, audio_end_ms)
+
+    async def _truncate(self, item: dict[str, Any], content_index: int, audio_end_ms: int) -> None:
+        item_id = item["id"]
+        content = item["content"]
+        self._audio[item_id] = self._audio.get(item_id, b"")[: audio_end_ms * 48]
         spoken = self._spoken.get(item_id, content[content_index].get("transcript") or "")
         content[content_index]["transcript"] = tones.played_words(spoken, audio_end_ms)
         await self.emit(
@@ -1282,15 +1301,37 @@ class RealtimeEngine:
 
     async def _output_clear(self, event: dict[str, Any]) -> None:
         _check_keys(event, ("type", "event_id"), "")
-        if not await self.output.clear():
+        if not await self._clear_output(self._active):
             raise ProtocolError(
                 "output_audio_buffer.clear is only supported for WebRTC and SIP sessions.",
                 code="invalid_value",
                 param="type",
             )
-        active = self._active
-        if active is not None:
-            await self.emit({"type": "output_audio_buffer.cleared", "response_id": active.id})
+
+    async def _clear_output(self, active: _Response | None) -> bool:
+        """Drop unplayed output audio; False if the transport has no server-side buffer.
+
+        Emits ``output_audio_buffer.cleared`` (for the response that was playing, else the
+        active one) and truncates each cut item to what was played, as OpenAI does on WebRTC.
+        """
+        cleared = await self.output.clear()
+        if cleared is None:
+            return False
+        response_id = cleared.response_id or (active.id if active is not None else None)
+        if response_id is not None:
+            await self.emit({"type": "output_audio_buffer.cleared", "response_id": response_id})
+        for target, played_ms in cleared.cut:
+            index = self._find(target.item_id)
+            if index is None:
+                continue  # out of band, or deleted meanwhile
+            item = self.items[index]
+            content = item.get("content") or []
+            if target.content_index >= len(content):
+                continue
+            duration = len(self._audio.get(target.item_id, b"")) // 48
+            if played_ms < duration:
+                await self._truncate(item, target.content_index, max(0, played_ms))
+        return True
 
     # -- responses
 

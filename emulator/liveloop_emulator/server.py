@@ -6,14 +6,16 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -32,7 +34,17 @@ from .engine import MAX_EVENT_BYTES, ProtocolError, RealtimeEngine, default_sess
 from .faults import Faults
 from .replies import Rule, iter_rules
 
-__all__ = ["MAX_BODY_BYTES", "WS_MAX_SIZE", "Emulator", "EmulatorSession", "build_app"]
+if TYPE_CHECKING:
+    from .webrtc import WebRTCCall
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_SDP_BYTES",
+    "WS_MAX_SIZE",
+    "Emulator",
+    "EmulatorSession",
+    "build_app",
+]
 
 WS_MAX_SIZE = 16 * 1024 * 1024
 """The WebSocket frame limit: above OpenAI's 15 MiB event cap, so oversized events that still fit
@@ -41,13 +53,20 @@ get an ``error`` event instead of a dropped connection."""
 MAX_BODY_BYTES = 1024 * 1024
 """Largest accepted REST request body."""
 
+MAX_SDP_BYTES = 64 * 1024
+"""Largest accepted SDP offer (a raw ``application/sdp`` body, or the ``sdp`` part)."""
+
 INSECURE_KEY_PROTOCOL = "openai-insecure-api-key."
 DEFAULT_MODEL = "gpt-realtime"
 
 
 @dataclass
 class EmulatorSession:
-    """One WebSocket session, as the tests see it."""
+    """One session (a WebSocket session, or a WebRTC call), as the tests see it.
+
+    A call's record (``call_id`` set) holds the client events of its data channel and of every
+    sideband WebSocket, and every server event sent to them, in order.
+    """
 
     id: str
     model: str
@@ -60,6 +79,9 @@ class EmulatorSession:
     engine: RealtimeEngine | None = field(default=None, repr=False)
     websocket: WebSocket | None = field(default=None, repr=False)
     started_at: float = field(default_factory=time.time)
+    call_id: str | None = None
+    """The WebRTC call this session belongs to (None: a WebSocket session)."""
+    on_close: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
 
     def events_of(self, type: str) -> list[dict[str, Any]]:
         """The server events of one ``type``."""
@@ -78,6 +100,9 @@ class EmulatorSession:
         if ws is not None and ws.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(code=code, reason=reason), 0.5)
+        if self.on_close is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.on_close(), 0.8)
 
 
 def _duration_text(seconds: float) -> str:
@@ -122,6 +147,8 @@ class Emulator:
         self.host = host
         self.port = port
         self.sessions: list[EmulatorSession] = []
+        self.calls: dict[str, WebRTCCall] = {}
+        """WebRTC calls by call id (ended ones stay, with ``session.closed`` set)."""
         self.faults = Faults(self)
         """Fault injection: cuts, stalls, raw frames, close codes, expiry, refusals."""
         self.app = build_app(self)
@@ -228,6 +255,13 @@ class Emulator:
         config.setdefault("type", "realtime")
         merge_session(_template_session(config), config)
         return self.keys.mint(ttl_seconds, config)
+
+    async def hangup(self, call_id: str) -> None:
+        """End a WebRTC call, as ``POST /v1/realtime/calls/{call_id}/hangup`` does.
+
+        Raises KeyError for an unknown call id.
+        """
+        await self.calls[call_id].hangup()
 
     def _track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
@@ -384,10 +418,10 @@ def build_app(emulator: Emulator) -> Starlette:
                 _error(401, emulator.keys.describe_failure(token), code="invalid_api_key")
             )
             return
-        secret_config = credential.secret.session if credential.secret is not None else {}
-        model = secret_config.get("model") or websocket.query_params.get("model")
-        if not model:
-            if websocket.query_params.get("call_id"):
+        call_id = websocket.query_params.get("call_id")
+        if call_id:
+            call = emulator.calls.get(call_id)
+            if call is None or call.session.closed:
                 await websocket.send_denial_response(
                     _error(
                         404,
@@ -397,6 +431,12 @@ def build_app(emulator: Emulator) -> Starlette:
                     )
                 )
                 return
+            await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
+            await _run_sideband(call, websocket)
+            return
+        secret_config = credential.secret.session if credential.secret is not None else {}
+        model = secret_config.get("model") or websocket.query_params.get("model")
+        if not model:
             await websocket.send_denial_response(
                 _error(
                     400,
@@ -408,6 +448,97 @@ def build_app(emulator: Emulator) -> Starlette:
             return
         await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
         await _run_session(emulator, websocket, str(model), secret_config)
+
+    async def calls(request: Request) -> Response:
+        token = bearer_token(request.headers.get("authorization"))
+        credential = emulator.keys.authenticate(token)
+        if credential is None:
+            return _error(401, emulator.keys.describe_failure(token), code="invalid_api_key")
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in ("application/sdp", "multipart/form-data"):
+            return _error(
+                415,
+                "Unsupported content type: expected 'application/sdp' or 'multipart/form-data'.",
+                code="unsupported_content_type",
+            )
+        body = await _read_body(request, MAX_SDP_BYTES if kind == "application/sdp" else None)
+        if body is None:
+            return _error(413, "Request body too large.", code="request_too_large")
+        part: Any = None
+        if kind == "application/sdp":
+            sdp_bytes = body
+        else:
+            try:
+                form = await MultiPartParser(request.headers, _replay(body)).parse()
+            except MultiPartException as exc:
+                return _error(400, f"Invalid multipart body: {exc.message}")
+            fields: dict[str, bytes] = {}
+            for name, value in form.multi_items():
+                if name not in ("sdp", "session"):
+                    return _error(
+                        400, f"Unknown parameter: '{name}'.", code="unknown_parameter", param=name
+                    )
+                if isinstance(value, UploadFile):
+                    fields[name] = await value.read()
+                else:
+                    fields[name] = value.encode("utf-8")
+            if "sdp" not in fields:
+                return _error(
+                    400,
+                    "Missing required parameter: 'sdp'.",
+                    code="missing_required_parameter",
+                    param="sdp",
+                )
+            sdp_bytes = fields["sdp"]
+            if len(sdp_bytes) > MAX_SDP_BYTES:
+                return _error(413, "The SDP offer is too large.", code="request_too_large")
+            if "session" in fields:
+                try:
+                    part = json.loads(fields["session"])
+                except (ValueError, UnicodeDecodeError):
+                    return _error(
+                        400,
+                        "Invalid 'session': expected a JSON object.",
+                        code="invalid_json",
+                        param="session",
+                    )
+                if not isinstance(part, dict):
+                    return _error(
+                        400,
+                        "Invalid type for 'session': expected an object.",
+                        code="invalid_type",
+                        param="session",
+                    )
+        try:
+            sdp = sdp_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            return _error(400, "Invalid SDP offer: not UTF-8 text.", param="sdp")
+        from . import webrtc  # aiortc is imported on the first call only
+
+        problem = webrtc.check_offer(sdp)
+        if problem is not None:
+            return _error(400, problem, code="invalid_offer", param="sdp")
+        config = dict(credential.secret.session) if credential.secret is not None else {}
+        if part is not None:
+            try:
+                merge_session(_template_session(part), part)
+            except ProtocolError as exc:
+                return _error(400, exc.message, code=exc.code, param=exc.param)
+            config.update(part)
+        model = config.get("model") or request.query_params.get("model") or DEFAULT_MODEL
+        return await _open_call(emulator, str(model), config, sdp)
+
+    async def hangup(request: Request) -> Response:
+        token = bearer_token(request.headers.get("authorization"))
+        if emulator.keys.authenticate(token) is None:
+            return _error(401, emulator.keys.describe_failure(token), code="invalid_api_key")
+        call = emulator.calls.get(request.path_params["call_id"])
+        if call is None or call.session.closed:
+            return _error(
+                404, "No call found with the given call_id.", code="call_not_found", param="call_id"
+            )
+        await call.hangup()
+        return Response(status_code=200)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
@@ -421,6 +552,8 @@ def build_app(emulator: Emulator) -> Starlette:
         routes=[
             WebSocketRoute("/v1/realtime", realtime),
             Route("/v1/realtime/client_secrets", client_secrets, methods=["POST"]),
+            Route("/v1/realtime/calls", calls, methods=["POST"]),
+            Route("/v1/realtime/calls/{call_id}/hangup", hangup, methods=["POST"]),
         ],
         exception_handlers={404: not_found, 405: not_found},
     )
@@ -455,17 +588,7 @@ async def _run_session(
     session.id = engine.session["id"]
     emulator.sessions.append(session)
 
-    async def expire() -> None:
-        await asyncio.sleep(emulator.max_session_seconds)
-        if session.closed:
-            return
-        limit = _duration_text(emulator.max_session_seconds)
-        await engine.error(
-            f"Your session hit the maximum duration of {limit}.", code="session_expired"
-        )
-        await session.close(1001, f"Your session hit the maximum duration of {limit}.")
-
-    timer = asyncio.create_task(expire())
+    timer = asyncio.create_task(_expire(emulator, session, engine))
     emulator._track(timer)
     try:
         await engine.start()
@@ -486,6 +609,123 @@ async def _run_session(
     finally:
         timer.cancel()
         await session.close(1000)
+
+
+async def _expire(emulator: Emulator, session: EmulatorSession, engine: RealtimeEngine) -> None:
+    await asyncio.sleep(emulator.max_session_seconds)
+    if session.closed:
+        return
+    limit = _duration_text(emulator.max_session_seconds)
+    await engine.error(f"Your session hit the maximum duration of {limit}.", code="session_expired")
+    await session.close(1001, f"Your session hit the maximum duration of {limit}.")
+
+
+async def _read_body(request: Request, limit: int | None) -> bytes | None:
+    """The request body, or None when it exceeds ``limit`` (default: ``MAX_BODY_BYTES``)."""
+    cap = MAX_BODY_BYTES if limit is None else limit
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > cap:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            return None
+    return bytes(body)
+
+
+async def _replay(body: bytes) -> AsyncGenerator[bytes, None]:
+    yield body
+
+
+async def _open_call(emulator: Emulator, model: str, config: dict[str, Any], sdp: str) -> Response:
+    """Answer an offer that passed the checks: a peer connection, an engine, a call record."""
+    from . import webrtc
+
+    call_id = webrtc.new_call_id()
+    session = EmulatorSession(id="", model=model, call_id=call_id)
+    call: webrtc.WebRTCCall | None = None
+
+    async def send(event: dict[str, Any]) -> None:
+        if call is not None:
+            await call.send(event)
+
+    def notify(event: dict[str, Any]) -> None:
+        if call is not None:
+            call.notify(event)
+
+    buffer = webrtc.PlayoutBuffer(notify)
+    overrides = {k: v for k, v in config.items() if k != "model"}
+    engine = RealtimeEngine(
+        send,
+        model=model,
+        script=emulator.script,
+        speed=emulator.speed,
+        chunk_ms=emulator.chunk_ms,
+        session=overrides or None,
+        expires_at=int(time.time() + emulator.max_session_seconds),
+        output=buffer,
+    )
+    session.engine = engine
+    session.id = engine.session["id"]
+    pc = webrtc.peer_connection()
+    live = webrtc.WebRTCCall(call_id, session, engine, buffer, pc, _on_text)
+    call = live
+    pc.on("datachannel", live.attach_channel)
+    pc.on("track", live.attach_track)
+
+    @pc.on("connectionstatechange")
+    async def on_state() -> None:
+        if pc.connectionState in ("failed", "closed"):
+            await live.hangup()
+
+    try:
+        answer = await webrtc.answer(
+            pc, sdp, webrtc.SpeechTrack(buffer), webrtc.loopback_addresses(emulator.host)
+        )
+    except Exception as exc:
+        session.closed = True
+        await live.teardown()
+        message = str(exc) or type(exc).__name__
+        return _error(400, f"Could not answer the SDP offer: {message}", param="sdp")
+    session.on_close = live.teardown
+    emulator.sessions.append(session)
+    emulator.calls[call_id] = live
+    live.spawn(_expire(emulator, session, engine))
+    return Response(
+        answer,
+        status_code=201,
+        media_type="application/sdp",
+        headers={"Location": f"/v1/realtime/calls/{call_id}"},
+    )
+
+
+async def _run_sideband(call: WebRTCCall, websocket: WebSocket) -> None:
+    """A sideband WebSocket attached to a live call: it gets the call's server events, and its
+    client events drive the call's engine."""
+    session, engine = call.session, call.engine
+    try:
+        await websocket.send_text(json.dumps(call.session_created()))
+        call.sidebands.add(websocket)
+        while not session.closed:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is not None:
+                await _on_text(session, engine, text)
+            elif message.get("bytes") is not None:
+                await engine.error(
+                    "Binary frames are not supported: send each event as a JSON text frame.",
+                    code="invalid_value",
+                )
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        call.sidebands.discard(websocket)
+        if websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(websocket.close(1000), 0.5)
 
 
 async def _on_text(session: EmulatorSession, engine: RealtimeEngine, text: str) -> None:
