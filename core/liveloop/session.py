@@ -231,6 +231,7 @@ class Session:
             maxlen=_HISTORY_TURNS
         )
         self._orphaned_calls: dict[str, str] = {}  # call id -> tool name, from a lost link
+        self._undelivered_calls: dict[str, str] = {}  # call id -> tool name, output not sent
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -523,7 +524,6 @@ class Session:
                             self._update_speech_played(state)
                 yield item
         finally:
-            self.metrics.audio_out_dropped += sub.dropped
             sub.unsubscribe()
 
     def played(self, ms: int, item_id: str | None = None) -> None:
@@ -574,7 +574,6 @@ class Session:
             async for event in sub:
                 yield event
         finally:
-            self.metrics.events_dropped += sub.dropped
             sub.unsubscribe()
 
     # -- sending -------------------------------------------------------------------------
@@ -801,6 +800,7 @@ class Session:
         if request is not None and request.speech is not None:
             request.speech.audio_ms = int(state.received / self.config.output_audio.bytes_per_ms)
         self._audio.publish(event)
+        self.metrics.audio_out_dropped = self._audio.dropped
 
     def _forget_old_items(self) -> None:
         while len(self._items) > 16:
@@ -855,6 +855,7 @@ class Session:
             self._finish_interrupted_speech(state)
         marker = Interrupted(response_id=state.response_id, item_id=state.item_id, played_ms=played)
         self._audio.publish(marker)
+        self.metrics.audio_out_dropped = self._audio.dropped
         self._emit(marker)
         _log.debug("barge-in", **self._context, item_id=state.item_id, played_ms=played)
 
@@ -870,6 +871,7 @@ class Session:
         if event.call_id in self._seen_calls:
             return  # exactly once, even if the provider repeats itself
         self._seen_calls.add(event.call_id)
+        self._undelivered_calls[event.call_id] = event.name
         if event.response_id is not None:
             self._calls_by_response.setdefault(event.response_id, set()).add(event.call_id)
         task = self._loop.create_task(
@@ -979,6 +981,8 @@ class Session:
                         self._loop.create_task(self._recover_from_writer())
                     continue
                 self._outbox.popleft()
+                if isinstance(action, SendToolOutput):
+                    self._undelivered_calls.pop(action.call_id, None)
                 if done is not None and not done.done():
                     done.set_result(None)
         except asyncio.CancelledError:
@@ -1094,8 +1098,8 @@ class Session:
         self._update_idle()
         if self._current_item is not None:
             self._current_item.interrupted = True
-        for call_id in self._seen_calls - self._answered_calls:
-            self._orphaned_calls[call_id] = "a tool"
+        # Calls still running, or answered but not sent: their outputs become context.
+        self._orphaned_calls.update(self._undelivered_calls)
         for call_id in list(self._orphaned_calls):
             for response_calls in self._calls_by_response.values():
                 response_calls.discard(call_id)
@@ -1157,6 +1161,7 @@ class Session:
 
     def _emit(self, event: Event) -> None:
         self._events.publish(event)
+        self.metrics.events_dropped = self._events.dropped
 
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, AssistantAudio):

@@ -1,0 +1,21 @@
+"""The reliability suite: the ``slow`` marker and an emulator per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from liveloop_emulator import Emulator
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: full-size reliability runs (deselect with -m 'not slow')"
+    )
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator(speed=8.0) as emulator:
+        yield emulator
