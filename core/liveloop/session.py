@@ -881,7 +881,8 @@ class Session:
         task.add_done_callback(self._tasks.discard)
 
     async def _answer_tool_call(self, event: ToolCall) -> None:
-        with bind_context(**self._context, call_id=event.call_id):
+        # The function call id has a key of its own: `call_id` names a sideband's WebRTC call.
+        with bind_context(**self._context, tool_call_id=event.call_id):
             tool = self._tools.get(event.name)
             if tool is None:
                 outcome = unknown_tool(event.name, self._tools)

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 import liveloop
+from liveloop.events import ResponseStarted, ToolCall
 from liveloop.session import Session
 
 from .conftest import CAPABILITY, FakeConnection, PassThroughCodec
@@ -54,3 +55,31 @@ async def test_audio_pair_keeps_audio_methods(runtime: tuple[Session, FakeConnec
     chunks = session.audio_out()
     assert hasattr(chunks, "__anext__")
     await chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def test_sideband_session_answers_tool_calls() -> None:
+    # A sideband session's log context carries the WebRTC call_id; the function call's
+    # own id must not clash with it.
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    connection = FakeConnection()
+    session = Session(
+        config=liveloop.SessionConfig(provider="fake", transport="sideband", call_id="rtc_1"),
+        codec=PassThroughCodec(),
+        connection=connection,
+        capability=SIDEBAND,
+        tools=[liveloop.Tool(add)],
+    )
+    await session._start()
+    try:
+        connection.push(ResponseStarted(response_id="r1"))
+        connection.push(ToolCall(call_id="c1", name="add", arguments='{"a": 2, "b": 3}'))
+        for _ in range(50):
+            if connection.sent_kinds("send_tool_output"):
+                break
+            await asyncio.sleep(0.01)
+        [output] = connection.sent_kinds("send_tool_output")
+        assert output["call_id"] == "c1" and output["output"] == "5"
+    finally:
+        await session.close()
