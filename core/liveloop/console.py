@@ -8,6 +8,7 @@ results print as they happen. By default the handler runs against the bundled em
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import os
 import sys
@@ -23,6 +24,8 @@ from .errors import LiveloopError
 __all__ = ["ConsoleError", "load_app", "run_console"]
 
 CONSOLE_KEY = "sk-liveloop-console"
+ANSWER_TIMEOUT = 20.0
+"""How long the console waits, once the input has ended, for the replies still due."""
 
 
 class ConsoleError(LiveloopError):
@@ -99,6 +102,7 @@ async def run_console(
         following = asyncio.create_task(follower.run())
         lines: asyncio.Queue[str | None] = asyncio.Queue()
         _read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
+        sent = 0
         try:
             while not run.task.done():
                 getter = asyncio.ensure_future(lines.get())
@@ -108,8 +112,23 @@ async def run_console(
                     break
                 line = getter.result()
                 if line is None:
+                    # The input ended (piped, or Ctrl-D): show the replies still due first.
+                    await _until_answered(follower, sent, run.task)
                     break
                 if line.strip():
                     await run.session.send_text(line.strip())
+                    sent += 1
         finally:
             following.cancel()
+
+
+async def _until_answered(follower: Follower, turns: int, handler: asyncio.Future[Any]) -> None:
+    if not turns:
+        return
+    answers = asyncio.ensure_future(follower.wait_for_answers(turns, ANSWER_TIMEOUT))
+    await asyncio.wait({answers, handler}, return_when=asyncio.FIRST_COMPLETED)
+    if answers.done():
+        with contextlib.suppress(TimeoutError):  # a handler that does not answer
+            answers.result()
+    else:
+        answers.cancel()

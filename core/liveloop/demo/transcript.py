@@ -78,16 +78,25 @@ class Follower:
         self._show_turns = show_turns
         self._audio: dict[str, bytearray] = {}
         self.replies = 0
+        self.turns = 0
+        """User turns seen so far."""
+        self.answered = 0
+        """How many of those turns a finished reply came after."""
         self._changed = asyncio.Event()
 
     async def run(self) -> None:
         async for event in self._session.events():
             if isinstance(event, AssistantAudio):
                 self._audio.setdefault(event.item_id, bytearray()).extend(event.audio)
-            elif isinstance(event, UserTurn) and self._show_turns:
-                self._transcript.add(
-                    "caller", event.turn.text, f"({event.turn.channel})", channel=event.turn.channel
-                )
+            elif isinstance(event, UserTurn):
+                self.turns += 1
+                if self._show_turns:
+                    self._transcript.add(
+                        "caller",
+                        event.turn.text,
+                        f"({event.turn.channel})",
+                        channel=event.turn.channel,
+                    )
             elif isinstance(event, AssistantTranscriptDone):
                 self._assistant_line(event)
             elif isinstance(event, ToolCall):
@@ -99,6 +108,7 @@ class Follower:
                 self._transcript.add("tool", f"-> {event.output}", note, call_id=event.call_id)
             elif isinstance(event, ResponseDone) and not event.tool_call_ids:
                 self.replies += 1
+                self.answered = self.turns
                 self._changed.set()
 
     def _assistant_line(self, event: AssistantTranscriptDone) -> None:
@@ -129,6 +139,17 @@ class Follower:
 
         async def wait() -> None:
             while self.replies < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+    async def wait_for_answers(self, turns: int, timeout: float) -> None:
+        """Wait until ``turns`` user turns were seen and a reply finished after the last;
+        TimeoutError after ``timeout`` s."""
+
+        async def wait() -> None:
+            while self.answered < turns:
                 self._changed.clear()
                 await self._changed.wait()
 
