@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import CHUNK_BYTES, CHUNK_MS, KEY, MODEL, Emulator
+from _common import CHUNK_BYTES, CHUNK_MS, KEY, MODEL, SAMPLE_RATE, Emulator
 
 TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 DONE = "response.done"
@@ -84,25 +84,26 @@ def chunks(pcm: bytes, size: int = CHUNK_BYTES) -> list[bytes]:
 
 class LagProbe:
     """Records how late paced audio is: send ticks against their schedule, and output
-    chunks against the pacing of their response (chunk k due ``k * chunk_ms / speed``
-    after the response's first chunk)."""
+    audio against the pacing of its response (the audio of an item is due at the rate it
+    plays, from its first chunk on: ``bytes before it / 48 000 bytes per s / speed``)."""
 
     def __init__(self, speed: float) -> None:
-        self.step = CHUNK_MS / 1000 / speed
+        self.speed = speed
         self.lags: list[float] = []
         self.recording = False
-        self._first: dict[str, tuple[float, int]] = {}
+        self._items: dict[str, tuple[float, int]] = {}
 
-    def audio(self, item_id: str) -> None:
+    def audio(self, item_id: str, nbytes: int) -> None:
         now = time.perf_counter()
-        first = self._first.get(item_id)
-        if first is None:
-            self._first[item_id] = (now, 1)
+        seen = self._items.get(item_id)
+        if seen is None:
+            self._items[item_id] = (now, nbytes)
             return
-        started, count = first
-        self._first[item_id] = (started, count + 1)
+        started, before = seen
+        self._items[item_id] = (started, before + nbytes)
         if self.recording:
-            self.lags.append(max(0.0, now - (started + count * self.step)))
+            due = started + before / (SAMPLE_RATE * 2) / self.speed
+            self.lags.append(max(0.0, now - due))
 
     def sent(self, due: float) -> None:
         if self.recording:
@@ -231,8 +232,8 @@ class FloorClient(Client):
                 event = json.loads(await self.ws.recv())
                 kind = event["type"]
                 if kind == "response.output_audio.delta":
-                    base64.b64decode(event["delta"])
-                    probe.audio(event["item_id"])
+                    pcm = base64.b64decode(event["delta"])
+                    probe.audio(event["item_id"], len(pcm))
                 elif kind == DONE and time.perf_counter() < until:
                     await self._send(
                         {"type": "response.create", "response": say_response(text, "a")}
@@ -284,7 +285,7 @@ class LiveloopClient(Client):
             if self._first is None:
                 self._first = time.perf_counter()
             if self._probe is not None and isinstance(chunk, AssistantAudio):
-                self._probe.audio(chunk.item_id)
+                self._probe.audio(chunk.item_id, len(chunk.audio))
 
     async def reply_to_text(self, text: str) -> None:
         await self.session.send_text(text)
@@ -396,8 +397,8 @@ class SdkClient(Client):
             while True:
                 event = await self.conn.recv()
                 if event.type == "response.output_audio.delta":
-                    base64.b64decode(event.delta)
-                    probe.audio(event.item_id)
+                    pcm = base64.b64decode(event.delta)
+                    probe.audio(event.item_id, len(pcm))
                 elif event.type == DONE and time.perf_counter() < until:
                     await self.conn.response.create(response=say_response(text, "a"))  # type: ignore[arg-type]
 
@@ -495,7 +496,7 @@ class AgentsClient(Client):
             while True:
                 event = await self.events.__anext__()
                 if event.type == "audio":
-                    probe.audio(event.item_id)
+                    probe.audio(event.item_id, len(event.audio.data))
                 elif _raw_type(event) == DONE and time.perf_counter() < until:
                     await self._raw_send("response.create", response=say_response(text, "a"))
 
