@@ -449,6 +449,45 @@ def build_app(emulator: Emulator) -> Starlette:
         await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
         await _run_session(emulator, websocket, str(model), secret_config)
 
+    async def azure_realtime(websocket: WebSocket) -> None:
+        # The Azure OpenAI shape of the same API: /openai/realtime?api-version=…&deployment=…,
+        # the key in an `api-key` header; the deployment names the model.
+        refusal = await emulator.faults.admit()
+        if refusal is not None:
+            await websocket.send_denial_response(
+                _error(refusal, "The service is unavailable.", type="server_error")
+            )
+            return
+        token = websocket.headers.get("api-key") or None
+        credential = emulator.keys.authenticate(token)
+        if credential is None:
+            await websocket.send_denial_response(
+                _error(
+                    401,
+                    "Access denied due to invalid subscription key or wrong API endpoint. "
+                    "Make sure to provide a valid key for an active subscription in an "
+                    "'api-key' header.",
+                    code="invalid_api_key",
+                )
+            )
+            return
+        for name in ("api-version", "deployment"):
+            if not websocket.query_params.get(name):
+                await websocket.send_denial_response(
+                    _error(
+                        400,
+                        f"Missing required query parameter: '{name}'.",
+                        code="missing_required_parameter",
+                        param=name,
+                    )
+                )
+                return
+        secret_config = credential.secret.session if credential.secret is not None else {}
+        model = secret_config.get("model") or websocket.query_params["deployment"]
+        offered: list[str] = list(websocket.scope.get("subprotocols") or [])
+        await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
+        await _run_session(emulator, websocket, str(model), secret_config)
+
     async def calls(request: Request) -> Response:
         token = bearer_token(request.headers.get("authorization"))
         credential = emulator.keys.authenticate(token)
@@ -551,6 +590,7 @@ def build_app(emulator: Emulator) -> Starlette:
     return Starlette(
         routes=[
             WebSocketRoute("/v1/realtime", realtime),
+            WebSocketRoute("/openai/realtime", azure_realtime),
             Route("/v1/realtime/client_secrets", client_secrets, methods=["POST"]),
             Route("/v1/realtime/calls", calls, methods=["POST"]),
             Route("/v1/realtime/calls/{call_id}/hangup", hangup, methods=["POST"]),
