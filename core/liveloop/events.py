@@ -24,6 +24,8 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "Interrupted",
+    "PlaybackStarted",
+    "PlaybackStopped",
     "Reconnected",
     "ResponseDone",
     "ResponseStarted",
@@ -145,6 +147,22 @@ class AssistantAudio(_Event):
     audio: bytes = Field(repr=False)
 
 
+class PlaybackStarted(_Event):
+    """The provider began playing a response's audio on the media track (WebRTC)."""
+
+    type: Literal["assistant.playback_started"] = "assistant.playback_started"
+    response_id: str
+
+
+class PlaybackStopped(_Event):
+    """The provider stopped playing a response's audio: it finished, or ``cleared`` (the
+    rest was dropped, e.g. on barge-in)."""
+
+    type: Literal["assistant.playback_stopped"] = "assistant.playback_stopped"
+    response_id: str
+    cleared: bool = False
+
+
 class Usage(BaseModel):
     """Token usage of one response."""
 
@@ -237,6 +255,8 @@ Event = Annotated[
     | AssistantTranscriptDelta
     | AssistantTranscriptDone
     | AssistantAudio
+    | PlaybackStarted
+    | PlaybackStopped
     | ResponseDone
     | ToolCall
     | ToolResult

@@ -47,6 +47,8 @@ from .events import (
     ErrorEvent,
     Event,
     Interrupted,
+    PlaybackStarted,
+    PlaybackStopped,
     Reconnected,
     ResponseDone,
     ResponseStarted,
@@ -79,6 +81,9 @@ UPDATE_TIMEOUT = 10.0
 _REQUEST_KEY = "liveloop_request"
 _EVENT_BUFFER = 4096
 _AUDIO_BUFFER = 512  # chunks per audio_out() consumer (~20 s at 40 ms)
+_TRACK_SWITCH_MAX_S = 0.5  # longest a media track's audio lags its playback events
+_QUIET_LEVEL = 100  # PCM16 amplitude below which a chunk counts as silence
+_PLAYBACK_GRACE_S = 120.0  # longest wait for a track's playback to report its end
 _PREROLL_MS = 1000  # user audio kept before speech starts, for turn.audio
 _MAX_RECORDED_MS = 300_000
 _HISTORY_TURNS = 50  # conversation turns restored after a reconnect
@@ -178,6 +183,12 @@ class _InputRecorder:
         return bytes(self.buf[lo:hi]) if hi > lo else None
 
 
+def _is_quiet(pcm: bytes) -> bool:
+    """True for PCM16 with no sample above about -50 dBFS (the pause between replies)."""
+    samples = memoryview(pcm[: len(pcm) - len(pcm) % 2]).cast("h")
+    return not samples or max(max(samples), -min(samples)) < _QUIET_LEVEL
+
+
 def _even(n: int) -> int:
     return n - (n % 2)
 
@@ -252,6 +263,16 @@ class Session:
 
         self._items: dict[str, _ItemAudio] = {}
         self._current_item: _ItemAudio | None = None
+        # Media-track sessions (WebRTC): which response the track is playing, and the item
+        # each response speaks, so track audio is attributed like event audio.
+        self._item_of_response: dict[str, str] = {}
+        self._media_response: str | None = None
+        self._playing = False
+        self._playback_reported_by_provider = False
+        self._media_next: tuple[str, float, int] | None = None  # response, deadline, lag
+        self._track_lag: int | None = None  # bytes the track lags its playback events
+        self._track_lag_probe: int | None = None
+        self._speech_until_played: dict[str, tuple[Speech, asyncio.TimerHandle]] = {}
         self._playback_reported = False
         self._interrupting_items: set[str] = set()
         self._recorder = _InputRecorder(
@@ -361,6 +382,10 @@ class Session:
         for speech in self._speech_after_tools.values():
             speech._closed(reason)
         self._speech_after_tools.clear()
+        for speech, timer in self._speech_until_played.values():
+            timer.cancel()
+            speech._closed(reason)
+        self._speech_until_played.clear()
         self._pending.clear()
         self._in_flight = None
         self._by_response.clear()
@@ -717,6 +742,13 @@ class Session:
                 speech._finish("cancelled")
             elif event.status == "failed":
                 speech._fail(ProviderError(f"response failed: {event.reason}", raw=event.raw))
+            elif self._plays_on(event.response_id):
+                # Over a media track the provider still plays what it generated: the
+                # speech is complete when playback stops (bounded, should that never come).
+                timer = self._loop.call_later(
+                    _PLAYBACK_GRACE_S, self._finish_played, event.response_id, False
+                )
+                self._speech_until_played[event.response_id] = (speech, timer)
             else:
                 speech._finish("done")
         self._done_responses.add(event.response_id)
@@ -828,12 +860,55 @@ class Session:
         state = self._current_item
         if state is None or state.interrupted:
             return
-        speaking = state.response_id == self._active_response or state.delivered < state.received
+        speaking = (
+            state.response_id == self._active_response
+            or state.delivered < state.received
+            or (self._playing and state.response_id == self._media_response)
+        )
         if not speaking:
             return
         if event.item_id is not None:
             self._interrupting_items.add(event.item_id)
         self._stop_playback(state)
+
+    def _remember_item(self, response_id: str, item_id: str) -> None:
+        if response_id not in self._item_of_response:
+            self._item_of_response[response_id] = item_id
+            if len(self._item_of_response) > 64:  # only recent responses can still play
+                del self._item_of_response[next(iter(self._item_of_response))]
+
+    def _plays_on(self, response_id: str) -> bool:
+        # True when the provider reports track playback and this response is still playing
+        # or has yet to start (its started event comes after the response's first part).
+        if not self._playback_reported_by_provider:
+            return False
+        if self._media_next is not None and response_id == self._media_next[0]:
+            return self._playing
+        if response_id == self._media_response:
+            return self._playing
+        return response_id in self._item_of_response
+
+    def _finish_played(self, response_id: str, interrupted: bool) -> None:
+        waiting = self._speech_until_played.pop(response_id, None)
+        if waiting is None:
+            return
+        speech, timer = waiting
+        timer.cancel()
+        item = self._items.get(self._item_of_response.get(response_id, response_id))
+        interrupted = interrupted or speech.status == "interrupted"
+        speech._finish("interrupted" if interrupted or (item and item.interrupted) else "done")
+
+    def _on_playback_stopped(self, event: PlaybackStopped) -> None:
+        if event.response_id == self._media_response:
+            self._playing = False
+        self._finish_played(event.response_id, event.cleared)
+        if not event.cleared:
+            return
+        # The provider dropped the rest of the audio (its own barge-in handling).
+        item_id = self._item_of_response.get(event.response_id, event.response_id)
+        state = self._items.get(item_id)
+        if state is not None and not state.interrupted:
+            self._stop_playback(state)
 
     def _stop_playback(self, state: _ItemAudio) -> None:
         """Stop delivering ``state``'s audio and truncate it to what was played."""
@@ -861,6 +936,7 @@ class Session:
 
     def _finish_interrupted_speech(self, state: _ItemAudio) -> None:
         # The response already ended (audio was still playing): finish its speech now.
+        self._finish_played(state.response_id, True)
         for request in self._by_response.values():
             if request.speech is not None and request.speech.item_id == state.item_id:
                 request.speech._finish("interrupted")
@@ -956,13 +1032,32 @@ class Session:
         try:
             while True:
                 pcm = await media.receive_audio()
-                response_id = self._active_response or "media"
-                item_id = self._current_item.item_id if self._current_item else "media"
+                self._follow_track(pcm)
+                response_id = self._media_response or self._active_response or "media"
+                item_id = self._item_of_response.get(response_id, response_id)
                 self._dispatch(AssistantAudio(response_id=response_id, item_id=item_id, audio=pcm))
         except asyncio.CancelledError:
             raise
         except ConnectionLost:
             return  # the control connection's reader decides what a lost link means
+
+    def _follow_track(self, pcm: bytes) -> None:
+        quiet = _is_quiet(pcm)
+        if self._track_lag_probe is not None:
+            # Measured once: how much audio comes between the first playback event and the
+            # first sound of that response.
+            limit = _TRACK_SWITCH_MAX_S * 1000 * self.config.output_audio.bytes_per_ms
+            if quiet and self._track_lag_probe < limit:
+                self._track_lag_probe += len(pcm)
+            else:
+                self._track_lag, self._track_lag_probe = self._track_lag_probe, None
+        if self._media_next is None:
+            return
+        following, deadline, lag_left = self._media_next
+        if quiet or lag_left <= 0 or self._loop.time() >= deadline:
+            self._media_response, self._media_next = following, None
+        else:
+            self._media_next = (following, deadline, lag_left - len(pcm))
 
     async def _write_loop(self) -> None:
         try:
@@ -1171,6 +1266,7 @@ class Session:
             self._on_turn(event)
             return
         elif isinstance(event, AssistantTranscriptDelta | AssistantTextDelta):
+            self._remember_item(event.response_id, event.item_id)
             self._on_assistant_text(event.response_id, event.item_id, event.delta, final=False)
         elif isinstance(event, AssistantTranscriptDone):
             self._on_assistant_text(event.response_id, event.item_id, event.transcript, final=True)
@@ -1178,6 +1274,20 @@ class Session:
             self._on_assistant_text(event.response_id, event.item_id, event.text, final=True)
         elif isinstance(event, ResponseStarted):
             self._on_response_started(event)
+        elif isinstance(event, PlaybackStarted):
+            self._playback_reported_by_provider = True
+            self._playing = True
+            if self._media_response is None:
+                self._media_response = event.response_id
+                self._track_lag_probe = 0
+            else:
+                # The track lags the events by the media pipeline's delay: the previous
+                # response's last audio is still in flight. Switch after that much audio,
+                # at a pause, or at the latest after a bound.
+                deadline = self._loop.time() + _TRACK_SWITCH_MAX_S
+                self._media_next = (event.response_id, deadline, self._track_lag or 0)
+        elif isinstance(event, PlaybackStopped):
+            self._on_playback_stopped(event)
         elif isinstance(event, ResponseDone):
             self._emit(event)
             self._on_response_done(event)

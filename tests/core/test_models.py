@@ -57,6 +57,8 @@ EVENT_SAMPLES: dict[str, dict[str, Any]] = {
         "transcript": "Hi!",
     },
     "assistant.audio": {"response_id": "resp_1", "item_id": "item_2", "audio": PCM},
+    "assistant.playback_started": {"response_id": "resp_1"},
+    "assistant.playback_stopped": {"response_id": "resp_1", "cleared": True},
     "response.done": {
         "response_id": "resp_1",
         "status": "completed",

@@ -16,6 +16,8 @@ from liveloop.events import (
     AssistantTranscriptDone,
     ErrorEvent,
     Event,
+    PlaybackStarted,
+    PlaybackStopped,
     ResponseDone,
     ResponseStarted,
     SessionStarted,
@@ -331,14 +333,20 @@ def test_error_without_correlation(wire: Wire) -> None:
         "response.output_audio.done",
         "response.function_call_arguments.delta",
         "input_audio_buffer.cleared",
-        "output_audio_buffer.started",
-        "output_audio_buffer.stopped",
-        "output_audio_buffer.cleared",
         "conversation.item.truncated",
     ],
 )
 def test_events_without_meaning_for_a_session_are_ignored(wire: Wire, kind: str) -> None:
     assert wire.recv(kind, response_id="resp_001", item_id="item_002") == []
+
+
+def test_media_playback_events_say_which_response_plays(wire: Wire) -> None:
+    [started] = wire.recv("output_audio_buffer.started", response_id="resp_001")
+    assert isinstance(started, PlaybackStarted) and started.response_id == "resp_001"
+    [stopped] = wire.recv("output_audio_buffer.stopped", response_id="resp_001")
+    assert isinstance(stopped, PlaybackStopped) and not stopped.cleared
+    [cleared] = wire.recv("output_audio_buffer.cleared", response_id="resp_001")
+    assert isinstance(cleared, PlaybackStopped) and cleared.cleared
 
 
 def test_assistant_items_make_no_turns(wire: Wire) -> None:

@@ -36,6 +36,8 @@ from liveloop.events import (
     AssistantTranscriptDone,
     ErrorEvent,
     Event,
+    PlaybackStarted,
+    PlaybackStopped,
     ResponseDone,
     ResponseStarted,
     SessionStarted,
@@ -78,9 +80,6 @@ _IGNORED = frozenset(
         "input_audio_buffer.cleared",
         "input_audio_buffer.timeout_triggered",
         "input_audio_buffer.dtmf_event_received",
-        "output_audio_buffer.started",
-        "output_audio_buffer.stopped",
-        "output_audio_buffer.cleared",
         "rate_limits.updated",
         "response.output_item.added",
         "response.content_part.added",
@@ -276,6 +275,15 @@ class OpenAICodec:
 
     def _text_done(self, data: dict[str, Any]) -> list[Event]:
         return [AssistantTextDone(**_ids(data), text=get_str(data, "text"), raw=data)]
+
+    def _playback_started(self, data: dict[str, Any]) -> list[Event]:
+        return [PlaybackStarted(response_id=get_str(data, "response_id"), raw=data)]
+
+    def _playback_stopped(self, data: dict[str, Any]) -> list[Event]:
+        cleared = data.get("type") == "output_audio_buffer.cleared"
+        return [
+            PlaybackStopped(response_id=get_str(data, "response_id"), cleared=cleared, raw=data)
+        ]
 
     def _audio_transcript_delta(self, data: dict[str, Any]) -> list[Event]:
         return [AssistantTranscriptDelta(**_ids(data), delta=get_str(data, "delta"), raw=data)]
@@ -520,6 +528,9 @@ _DECODERS: dict[str, _Decoder] = {
     "response.output_item.done": OpenAICodec._output_item_done,
     "response.function_call_arguments.done": OpenAICodec._arguments_done,
     "response.done": OpenAICodec._response_done,
+    "output_audio_buffer.started": OpenAICodec._playback_started,
+    "output_audio_buffer.stopped": OpenAICodec._playback_stopped,
+    "output_audio_buffer.cleared": OpenAICodec._playback_stopped,
     "error": OpenAICodec._error,
 }
 

@@ -28,7 +28,7 @@ MAX_RECEIVED_FRAMES = 500
 """Assistant audio (20 ms frames) kept for ``receive_audio`` before the oldest is dropped."""
 PREROLL_FRAMES = 3
 """Frames kept from before ``output_audio_buffer.started`` (RTP may outrun the event)."""
-TAIL_SECONDS = 0.12
+TAIL_SECONDS = 0.3
 """Audio still taken after ``output_audio_buffer.stopped`` (the event may outrun RTP)."""
 
 
