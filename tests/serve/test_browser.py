@@ -156,8 +156,9 @@ async def test_browser_example_talks_to_the_handler(tmp_path: Path) -> None:
                             break
                     await asyncio.sleep(0.2)
                 assert heard == f"you said {SPOKEN}"
-                await page.wait_for_function(
-                    "() => window.liveloop.lines.some(l => l.text === 'you said book a table for two')",
+                await page.wait_for_function(  # the transcript from the data channel
+                    "(said) => window.liveloop.lines.some(l => l.text === said)",
+                    arg=f"you said {SPOKEN}",
                     timeout=5_000,
                 )
 
