@@ -2,8 +2,7 @@
 
 Child runs go through ``pytester.runpytest_subprocess``, so the child loads liveloop's
 ``pytest11`` entry point and the installed plugins exactly as a user's project would.
-(Test modules enable pytester with ``pytest_plugins = ["pytester"]``.) The ``slow``
-marker is registered here: tests that build a virtual environment.
+(Test modules enable pytester with ``pytest_plugins = ["pytester"]``.)
 """
 
 from __future__ import annotations
@@ -24,12 +23,6 @@ CHILD_TIMEOUT = 90.0
 """Bound on one child pytest run, in seconds."""
 
 RunChild = Callable[..., pytest.RunResult]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "slow: builds a virtual environment or otherwise takes over 30 s"
-    )
 
 
 @pytest.fixture
