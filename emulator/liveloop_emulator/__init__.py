@@ -1,8 +1,9 @@
 """OpenAI-Realtime-compatible local emulator with a deterministic model.
 
 ``async with Emulator() as emu:`` serves the Realtime WebSocket API, client secrets and WebRTC
-calls (:mod:`liveloop_emulator.webrtc`) on 127.0.0.1; its "model" speaks tone speech (:mod:`liveloop_emulator.tones`) and follows a
-documented reply policy (:mod:`liveloop_emulator.replies`).
+calls (:mod:`liveloop_emulator.webrtc`) on 127.0.0.1; its "model" speaks tone speech
+(:mod:`liveloop_emulator.tones`) and follows a documented reply policy
+(:mod:`liveloop_emulator.replies`).
 """
 
 from __future__ import annotations
