@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from liveloop import ConfigError, ConnectionLost, ProviderError, SessionConfig, get_logger
+from liveloop.log import redact
 from liveloop.transport import MediaChannel
 
 __all__ = ["WebSocketConnection", "WebSocketConnector", "realtime_url"]
@@ -20,6 +22,22 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # OpenAI caps events at 15 MiB
 CLOSE_TIMEOUT = 0.5
 PING_INTERVAL = 10.0
 PING_TIMEOUT = 10.0
+
+
+class _RedactSecrets(logging.Filter):
+    """Masks keys in the websockets library's own lines (at DEBUG it logs the handshake's
+    headers, ``Authorization`` included), whatever formatter the application uses."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args or not isinstance(record.msg, str):
+            record.msg = record.getMessage()
+            record.args = None
+        record.msg = redact(record.msg)
+        return True
+
+
+_wire_log = logging.getLogger("liveloop.openai_websocket.wire")
+_wire_log.addFilter(_RedactSecrets())
 
 
 def realtime_url(base_url: str, *, model: str | None = None, call_id: str | None = None) -> str:
@@ -95,6 +113,7 @@ class WebSocketConnector:
                 ping_interval=PING_INTERVAL,
                 ping_timeout=PING_TIMEOUT,
                 user_agent_header="liveloop",
+                logger=_wire_log,
             )
         except InvalidStatus as exc:
             raise _refusal(exc) from None
