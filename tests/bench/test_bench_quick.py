@@ -1,0 +1,105 @@
+"""Every benchmark script runs in --quick mode and prints the JSON fields its report needs
+(shape only: timings on a shared machine are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+COMMON = {"benchmark", "quick", "command", "machine"}
+
+
+def run_bench(name: str, *extra: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}.py"), "--quick", *extra],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=BENCH.parent,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc: dict[str, Any] = json.loads(out.stdout)
+    assert doc["quick"] is True
+    assert doc.keys() >= COMMON
+    assert {"cpus", "memory_gb", "python", "date"} <= doc["machine"].keys()
+    return doc
+
+
+def test_event_cost() -> None:
+    doc = run_bench("event_cost", "--profile")
+    assert doc["traffic"]["events_per_response"] > 0
+    for name in ("floor", "liveloop", "sdk"):
+        result = doc["results"][name]
+        assert {"median", "p5", "p95", "spread", "n"} <= result["cpu_us_per_event"].keys()
+        assert "ratio_vs_floor" in result
+    assert doc["profile"]["top_by_own_time"]
+
+
+def test_latency() -> None:
+    doc = run_bench("latency")
+    for metric in ("turn", "say"):
+        for name in ("floor", "liveloop", "sdk"):
+            result = doc["results"][metric][name]
+            assert {"ms", "added_p50_ms", "added_p95_ms"} <= result.keys()
+
+
+def test_startup() -> None:
+    doc = run_bench("startup")
+    results = doc["results"]
+    assert {"floor", "liveloop", "sdk", "python -c pass"} <= results["import_ms"].keys()
+    assert "liveloop capabilities" in results["cli_ms"]
+    assert {"floor", "sdk"} <= results["connect_to_session_created_ms"].keys()
+    assert {"floor", "liveloop", "sdk"} <= results["connect_to_ready_ms"].keys()
+    assert "openai/websocket" in results["cli_pairs"]
+
+
+def test_teardown() -> None:
+    doc = run_bench("teardown")
+    assert doc["close_frames_seen"] >= 1
+    for name in ("floor", "liveloop", "sdk"):
+        assert {"close_s", "capped"} <= doc["results"][name].keys()
+
+
+def _check_concurrency(doc: dict[str, Any], contenders: tuple[str, ...]) -> None:
+    for name in contenders:
+        result = doc["results"][name]
+        assert {
+            "steps",
+            "max_sessions_within_limit",
+            "stopped_because",
+            "cpu_ms_per_session_second",
+            "rss_kb_per_idle_session",
+            "rss_kb_per_active_session",
+            "sessions_per_core_by_cpu",
+        } <= result.keys()
+        step = result["steps"][0]
+        assert "error" not in step, step
+        assert {"p50", "p95", "max"} <= step["lag_ms"].keys()
+        assert step["opened"] == step["sessions"]
+
+
+def test_concurrency() -> None:
+    _check_concurrency(run_bench("concurrency"), ("floor", "liveloop"))
+
+
+def test_webrtc_concurrency() -> None:
+    doc = run_bench("webrtc_concurrency")
+    if doc.get("skipped"):
+        assert isinstance(doc["skipped"], str)
+        pytest.skip(doc["skipped"])
+    _check_concurrency(doc, ("liveloop",))
+
+
+def test_emulator_capacity() -> None:
+    doc = run_bench("emulator_capacity")
+    assert doc["throughput"]["events_per_s"] > 0
+    assert {"emulator_cpu_share_per_session", "sessions_one_emulator_core_serves"} <= doc[
+        "realtime"
+    ].keys()
