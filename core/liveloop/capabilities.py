@@ -18,6 +18,7 @@ KNOWN_PACKAGES: dict[tuple[str, str | None], str] = {
     ("openai", None): "liveloop-openai",
     ("openai", "websocket"): "liveloop-openai-websocket",
     ("openai", "webrtc"): "liveloop-openai-webrtc",
+    ("openai", "webrtc_sideband"): "liveloop-openai-webrtc",
 }
 
 
