@@ -13,6 +13,7 @@ import click
 from ..events import (
     AssistantAudio,
     AssistantTranscriptDone,
+    PlaybackStopped,
     ResponseDone,
     ToolCall,
     ToolResult,
@@ -21,6 +22,8 @@ from ..events import (
 from ..session import Session
 
 __all__ = ["Follower", "Transcript"]
+
+_TRACK_TAIL_S = 0.4
 
 _COLOURS = {"caller": "cyan", "assistant": "green", "tool": "yellow", "info": "white"}
 
@@ -83,6 +86,10 @@ class Follower:
         self.answered = 0
         """How many of those turns a finished reply came after."""
         self._changed = asyncio.Event()
+        # Over a media track (WebRTC) a reply is heard until its playback stops.
+        self._on_track = session.features.media == "track"
+        self._unheard: dict[str, AssistantTranscriptDone] = {}
+        self._final: set[str] = set()
 
     async def run(self) -> None:
         async for event in self._session.events():
@@ -98,7 +105,15 @@ class Follower:
                         channel=event.turn.channel,
                     )
             elif isinstance(event, AssistantTranscriptDone):
-                self._assistant_line(event)
+                if self._on_track:
+                    # The track is still playing it: the line is heard when playback stops.
+                    self._unheard[event.response_id] = event
+                else:
+                    self._assistant_line(event)
+            elif isinstance(event, PlaybackStopped):
+                # The track's last audio arrives a little after the event that ends it.
+                loop = asyncio.get_running_loop()
+                loop.call_later(_TRACK_TAIL_S, self._heard_in_full, event.response_id)
             elif isinstance(event, ToolCall):
                 self._transcript.add(
                     "tool", f"{event.name}({_arguments(event.arguments)})", call_id=event.call_id
@@ -107,9 +122,23 @@ class Follower:
                 note = "error" if event.is_error else ""
                 self._transcript.add("tool", f"-> {event.output}", note, call_id=event.call_id)
             elif isinstance(event, ResponseDone) and not event.tool_call_ids:
-                self.replies += 1
-                self.answered = self.turns
-                self._changed.set()
+                if self._on_track and event.response_id in self._unheard:
+                    self._final.add(event.response_id)
+                else:
+                    self._reply_finished()
+
+    def _heard_in_full(self, response_id: str) -> None:
+        line = self._unheard.pop(response_id, None)
+        if line is not None:
+            self._assistant_line(line)
+        if response_id in self._final:
+            self._final.discard(response_id)
+            self._reply_finished()
+
+    def _reply_finished(self) -> None:
+        self.replies += 1
+        self.answered = self.turns
+        self._changed.set()
 
     def _assistant_line(self, event: AssistantTranscriptDone) -> None:
         text = event.transcript
