@@ -143,7 +143,9 @@
     state.callUrl = null;
     if (url) {
       try {
-        await fetch(url.replace(/^\//, "") + "/hangup", { method: "POST", headers: authHeaders() });
+        await fetch(url.replace(/^\//, "") + "/hangup", {
+          method: "POST", headers: authHeaders(), keepalive: true,
+        });
       } catch (err) { /* the call ends with the peer connection anyway */ }
     }
     stop("hung up");
