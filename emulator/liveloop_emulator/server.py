@@ -201,6 +201,7 @@ class Emulator:
             port=self.port,
             lifespan="off",
             log_level="warning",
+            log_config=None,  # embedded in someone's process: leave their logging alone
             ws="websockets-sansio",
             ws_max_size=WS_MAX_SIZE,
             ws_per_message_deflate=False,
