@@ -146,15 +146,19 @@ async def test_browser_example_talks_to_the_handler(tmp_path: Path) -> None:
                 assert turns and turns[0].text == SPOKEN
                 await asyncio.wait_for(said.wait(), 15)
 
+                # Decode once the speech is over: decoding in this event loop while the
+                # emulator (same loop) paces its audio would delay packets, and the page's
+                # jitter buffer would stretch the tones.
                 heard = ""
-                for _ in range(50):  # the page's captured audio: bounded at 10 s
+                await asyncio.sleep(1.0)
+                for _ in range(10):  # the page's captured audio: bounded at about 6 s
                     captured = await page.evaluate(FETCH)
                     if captured["rate"]:
                         pcm = base64.b64decode(captured["data"])
                         heard = tones.decode(pcm, int(captured["rate"]))
                         if heard == f"you said {SPOKEN}":
                             break
-                    await asyncio.sleep(0.2)
+                    await asyncio.sleep(0.5)
                 assert heard == f"you said {SPOKEN}"
                 await page.wait_for_function(  # the transcript from the data channel
                     "(said) => window.liveloop.lines.some(l => l.text === said)",

@@ -34,11 +34,11 @@ def lookup_weather(city: str) -> dict[str, str]:
 tool_runs: list[str] = []
 
 
-async def _until(predicate: Any, timeout: float, what: str) -> None:
-    for _ in range(int(timeout / 0.05)):
+async def _until(predicate: Any, timeout: float, what: str, every: float = 0.05) -> None:
+    for _ in range(int(timeout / every)):
         if predicate():
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -87,8 +87,11 @@ async def test_browser_turn_reaches_the_handler_and_say_is_heard(browser: Browse
             assert turns[0].text == "book a table for two"
             assert turns[0].channel == "audio"
             await asyncio.wait_for(said.wait(), 15)
-            await _until(
-                lambda: browser.heard_text() == "you said book a table for two", 10, "the speech"
+            await _until(  # decoding is costly: not too often while audio is flowing
+                lambda: browser.heard_text() == "you said book a table for two",
+                10,
+                "the speech",
+                every=0.5,
             )
 
             # A tool call: runs once, here on the server, answered over the sideband.
