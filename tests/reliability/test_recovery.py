@@ -84,10 +84,13 @@ async def test_rollover_before_the_session_limit_loses_no_turn() -> None:
             watch = await Watch.start(session)
             said = [f"turn number {n}" for n in range(8)]
             got = []
+            started = time.monotonic()
             for text in said:
                 await speak(session, text)
                 got.append((await asyncio.wait_for(session.input(), 10)).text)
                 await asyncio.sleep(0.2)
+            # The turns must outlast the limit however fast the machine is.
+            await asyncio.sleep(max(0.0, started + 3.0 - time.monotonic()))
             rollovers = len(watch.of("reconnected"))
             await watch.stop()
         errors = [e for s in emu.sessions for e in s.server_events if e["type"] == "error"]
