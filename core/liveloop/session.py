@@ -899,7 +899,8 @@ class Session:
         speech._finish("interrupted" if interrupted or (item and item.interrupted) else "done")
 
     def _on_playback_stopped(self, event: PlaybackStopped) -> None:
-        if event.response_id == self._media_response:
+        latest = self._media_next[0] if self._media_next is not None else self._media_response
+        if event.response_id == latest:
             self._playing = False
         self._finish_played(event.response_id, event.cleared)
         if not event.cleared:
@@ -1277,7 +1278,9 @@ class Session:
         elif isinstance(event, PlaybackStarted):
             self._playback_reported_by_provider = True
             self._playing = True
-            if self._media_response is None:
+            if self._conn.media is None:
+                self._media_response = event.response_id  # no track here to lag behind
+            elif self._media_response is None:
                 self._media_response = event.response_id
                 self._track_lag_probe = 0
             else:

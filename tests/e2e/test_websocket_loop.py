@@ -254,6 +254,8 @@ async def test_killing_the_server_ends_input_quickly() -> None:
 async def test_close_is_bounded_when_the_server_never_answers_the_close() -> None:
     from websockets.asyncio.server import ServerConnection, serve
 
+    finished = asyncio.Event()
+
     async def mute(ws: ServerConnection) -> None:
         await ws.send(
             json.dumps({"type": "session.created", "event_id": "e1", "session": {"id": "s"}})
@@ -262,14 +264,16 @@ async def test_close_is_bounded_when_the_server_never_answers_the_close() -> Non
         await ws.send(json.dumps({"type": "session.updated", "event_id": "e2", "session": {}}))
         assert ws.transport is not None
         ws.transport.pause_reading()  # the close frame is never read, so never answered
-        await asyncio.sleep(30)
+        await asyncio.wait_for(finished.wait(), 30)
 
-    async with serve(mute, "127.0.0.1", 0) as server:
+    async with serve(mute, "127.0.0.1", 0, close_timeout=0.1) as server:
         port = server.sockets[0].getsockname()[1]
         session = await liveloop.open_session(api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1")
         started = time.monotonic()
         await session.close()
-        assert time.monotonic() - started < 1.0
+        elapsed = time.monotonic() - started
+        finished.set()
+        assert elapsed < 1.0
 
 
 async def test_the_design_handler_loop_runs_via_app(emu: Emulator) -> None:
