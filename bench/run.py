@@ -71,10 +71,16 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=BENCH, help="where RESULTS.md and PNGs go")
     p.add_argument("--no-agents", action="store_true", help="skip the openai-agents runs")
     p.add_argument("--only", help="comma-separated benchmark names")
+    p.add_argument(
+        "--merge", action="store_true", help="keep the other runs of an existing results.json"
+    )
     args = p.parse_args()
     names = args.only.split(",") if args.only else list(SCRIPTS)
     started = time.time()
     runs: dict[str, Any] = {}
+    previous = args.out / "results.json"
+    if args.merge and previous.exists():
+        runs.update(json.loads(previous.read_text())["runs"])
     for name in names:
         runs[name] = run_script(name, quick=args.quick, agents=False)
         if name in WITH_AGENTS and not args.no_agents:
@@ -83,6 +89,7 @@ def main() -> int:
         "command": "uv run python bench/run.py" + "".join(f" {a}" for a in sys.argv[1:]),
         "machine": machine(),
         "total_s": round(time.time() - started, 1),
+        "merged": bool(args.merge),
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
