@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from liveloop import Features, TransportSpec, hookimpl
-
-from .peer import WebRTCConnector
-from .sideband import SidebandConnector
+from liveloop import Connection, Connector, Features, SessionConfig, TransportSpec, hookimpl
 
 PEER_FEATURES = Features(
     audio_in=True,
@@ -41,13 +39,29 @@ SIDEBAND_FEATURES = Features(
 )
 
 
+class _Deferred:
+    """A connector loaded at its first ``open()``: listing the capabilities of an install
+    must not pay for importing aiortc."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._where = (module, name)
+        self._connector: Connector | None = None
+
+    async def open(self, config: SessionConfig) -> Connection:
+        if self._connector is None:
+            module, name = self._where
+            factory = getattr(importlib.import_module(module, __package__), name)
+            self._connector = factory()
+        return await self._connector.open(config)
+
+
 def transport_specs() -> list[TransportSpec]:
     """Every transport this plugin provides."""
     return [
         TransportSpec(
             provider="openai",
             transport="webrtc",
-            connector=WebRTCConnector(),
+            connector=_Deferred(".peer", "WebRTCConnector"),
             features=PEER_FEATURES,
             description=(
                 "OpenAI Realtime over WebRTC with this process as the peer (aiortc); "
@@ -57,7 +71,7 @@ def transport_specs() -> list[TransportSpec]:
         TransportSpec(
             provider="openai",
             transport="webrtc_sideband",
-            connector=SidebandConnector(),
+            connector=_Deferred(".sideband", "SidebandConnector"),
             features=SIDEBAND_FEATURES,
             description=(
                 "The control side of a WebRTC call whose media flows between a browser and "

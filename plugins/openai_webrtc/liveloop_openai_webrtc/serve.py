@@ -564,7 +564,13 @@ async def serving(
     ``port=0`` picks a free port. On exit the server stops (lifespan shutdown included).
     """
     config = uvicorn.Config(
-        asgi, host=host, port=port, lifespan="on", log_level="warning", ws="none"
+        asgi,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_level="warning",
+        log_config=None,  # the host process owns logging (liveloop.configure_logging)
+        ws="none",
     )
     server = uvicorn.Server(config) if signals else _QuietServer(config)
     task = asyncio.create_task(server.serve())
