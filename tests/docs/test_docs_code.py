@@ -58,6 +58,16 @@ def docs_env(docs_emulator: EmulatorThread, monkeypatch: pytest.MonkeyPatch) -> 
     return {**os.environ, **env, "LIVELOOP_LOG_LEVEL": "WARNING"}
 
 
+def test_the_readme_shows_the_matrix_as_liveloop_capabilities_prints_it() -> None:
+    shown = re.search(r"```text\n(pair .*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    assert shown is not None, "the README's capability matrix block is missing"
+    printed = subprocess.run(
+        [str(BIN / "liveloop"), "capabilities"], capture_output=True, text=True, timeout=60
+    )
+    assert printed.returncode == 0
+    assert shown.group(1) == printed.stdout
+
+
 def test_the_docs_have_code() -> None:
     assert len(DOCS) >= 8
     assert sum(len(blocks(path)) for path in DOCS) >= 20
