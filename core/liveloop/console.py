@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 import threading
+import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,6 +26,7 @@ __all__ = ["ConsoleError", "load_app", "run_console"]
 
 CONSOLE_KEY = "sk-liveloop-console"
 ANSWER_TIMEOUT = 20.0
+QUIET_S = 1.0
 """How long the console waits, once the input has ended, for the replies still due."""
 
 
@@ -112,14 +114,31 @@ async def run_console(
                     break
                 line = getter.result()
                 if line is None:
-                    # The input ended (piped, or Ctrl-D): show the replies still due first.
+                    # The input ended (piped, or Ctrl-D): let the conversation finish first.
                     await _until_answered(follower, sent, run.task)
+                    await _until_quiet(follower, run.task)
                     break
                 if line.strip():
                     await run.session.send_text(line.strip())
                     sent += 1
+                    # Turn-taking: the next line waits for this one's reply (bounded), so
+                    # piped input reads like a conversation too.
+                    await _until_answered(follower, sent, run.task)
         finally:
-            following.cancel()
+            # Print what the session said up to its end before leaving.
+            await run.session.close()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(following, 1.0)
+
+
+async def _until_quiet(follower: Follower, handler: asyncio.Future[Any]) -> None:
+    # Until the handler ends or the session has been silent for a moment (bounded).
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ANSWER_TIMEOUT
+    while not handler.done() and loop.time() < deadline:
+        if time.monotonic() - follower.last_event_at > QUIET_S:
+            return
+        await asyncio.sleep(0.1)
 
 
 async def _until_answered(follower: Follower, turns: int, handler: asyncio.Future[Any]) -> None:

@@ -15,6 +15,7 @@ from ..events import (
     AssistantTranscriptDone,
     PlaybackStopped,
     ResponseDone,
+    ResponseStarted,
     ToolCall,
     ToolResult,
     UserTurn,
@@ -90,9 +91,13 @@ class Follower:
         self._on_track = session.features.media == "track"
         self._unheard: dict[str, AssistantTranscriptDone] = {}
         self._final: set[str] = set()
+        self._turns_before: dict[str, int] = {}
+        self.last_event_at = time.monotonic()
+        """When the session last said anything (monotonic clock)."""
 
     async def run(self) -> None:
         async for event in self._session.events():
+            self.last_event_at = time.monotonic()
             if isinstance(event, AssistantAudio):
                 self._audio.setdefault(event.item_id, bytearray()).extend(event.audio)
             elif isinstance(event, UserTurn):
@@ -121,11 +126,13 @@ class Follower:
             elif isinstance(event, ToolResult):
                 note = "error" if event.is_error else ""
                 self._transcript.add("tool", f"-> {event.output}", note, call_id=event.call_id)
+            elif isinstance(event, ResponseStarted):
+                self._turns_before[event.response_id] = self.turns
             elif isinstance(event, ResponseDone) and not event.tool_call_ids:
                 if self._on_track and event.response_id in self._unheard:
                     self._final.add(event.response_id)
                 else:
-                    self._reply_finished()
+                    self._reply_finished(event.response_id)
 
     def _heard_in_full(self, response_id: str) -> None:
         line = self._unheard.pop(response_id, None)
@@ -133,11 +140,12 @@ class Follower:
             self._assistant_line(line)
         if response_id in self._final:
             self._final.discard(response_id)
-            self._reply_finished()
+            self._reply_finished(response_id)
 
-    def _reply_finished(self) -> None:
+    def _reply_finished(self, response_id: str) -> None:
         self.replies += 1
-        self.answered = self.turns
+        # A reply answers the turns that had arrived when it began, not those after it.
+        self.answered = max(self.answered, self._turns_before.pop(response_id, 0))
         self._changed.set()
 
     def _assistant_line(self, event: AssistantTranscriptDone) -> None:
