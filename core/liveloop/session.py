@@ -85,6 +85,7 @@ _TRACK_SWITCH_MAX_S = 0.5  # longest a media track's audio lags its playback eve
 _QUIET_LEVEL = 100  # PCM16 amplitude below which a chunk counts as silence
 _PLAYBACK_GRACE_S = 120.0  # longest wait for a track's playback to report its end
 _PREROLL_MS = 1000  # user audio kept before speech starts, for turn.audio
+_PIN_LATENCY_S = 2.0  # how long after sending audio the provider may still pin a turn in it
 _MAX_RECORDED_MS = 300_000
 _HISTORY_TURNS = 50  # conversation turns restored after a reconnect
 _ROLLOVER_MARGIN = 0.1  # roll over this share of the session limit before it (<= 60 s)
@@ -135,14 +136,24 @@ class _InputRecorder:
     epoch: int = 0  # absolute byte offset where the current connection's audio began
     pins: dict[str, int] = field(default_factory=dict)  # item -> absolute start offset
     segments: deque[int] = field(default_factory=lambda: deque([0]))  # manual-turn starts
+    sent_at: deque[tuple[float, int]] = field(default_factory=deque)  # (when, offset) sent
 
     @property
     def total(self) -> int:
         return self.start + len(self.buf)
 
     def append(self, pcm: bytes) -> None:
+        # Audio sent in the last moments is kept too: a fast sender (a file, a test) is far
+        # ahead of the provider's speech_started, which pins where a turn began.
+        now = time.monotonic()
+        self.sent_at.append((now, self.total))
+        while self.sent_at and self.sent_at[0][0] < now - _PIN_LATENCY_S:
+            self.sent_at.popleft()
         self.buf += pcm
-        keep_from = min([self.total - int(_PREROLL_MS * self.bytes_per_ms), *self.pins.values()])
+        recent = self.sent_at[0][1]
+        keep_from = min(
+            [self.total - int(_PREROLL_MS * self.bytes_per_ms), recent, *self.pins.values()]
+        )
         if self.manual:
             keep_from = min(keep_from, self.segments[0])
         keep_from = max(keep_from, self.total - int(_MAX_RECORDED_MS * self.bytes_per_ms))
@@ -463,6 +474,20 @@ class Session:
         self.metrics.audio_sent_ms += duration_ms
         if self._conn.media is not None:
             await self._conn.media.send_audio(data)
+            return
+        if not self._outbox and not self._recovering:
+            # Nothing waits ahead of this audio: send it now, skipping the outbox's
+            # future and writer wake-up (the hot path of a live microphone).
+            connection = self._conn
+            try:
+                for message in self._codec.encode(AppendAudio(audio=data)):
+                    await connection.send(message)
+            except ConnectionLost:
+                self.metrics.audio_sent_ms -= duration_ms
+                self.metrics.audio_dropped_ms += duration_ms
+                if connection is self._conn and self._link_up.is_set() and not self._recovering:
+                    self._link_up.clear()
+                    self._loop.create_task(self._recover_from_writer())
             return
         done: asyncio.Future[None] = self._loop.create_future()
         self._queue(AppendAudio(audio=data), done)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from liveloop import session as session_module
 from liveloop.session import _InputRecorder
 
 BYTES_PER_MS = 48.0  # PCM16 at 24 kHz
@@ -21,11 +24,36 @@ def test_a_manual_turn_keeps_all_its_audio() -> None:
     assert audio is not None and len(audio) == 5000 * BYTES_PER_MS
 
 
-def test_voice_turns_keep_only_the_preroll_until_pinned() -> None:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_voice_turns_keep_only_the_preroll_until_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    monkeypatch.setattr(session_module.time, "monotonic", clock)
     recorder = _InputRecorder(BYTES_PER_MS)
-    for _ in range(50):
+    for _ in range(50):  # a microphone: 100 ms of audio every 100 ms
         recorder.append(ms(100))
-    assert len(recorder.buf) <= 1000 * BYTES_PER_MS
+        clock.now += 0.1
+    assert len(recorder.buf) <= 2100 * BYTES_PER_MS
+
+
+def test_a_fast_sender_keeps_what_the_provider_may_still_pin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(session_module.time, "monotonic", clock)
+    recorder = _InputRecorder(BYTES_PER_MS)
+    for _ in range(30):  # three seconds of audio sent in 30 ms
+        recorder.append(ms(100))
+        clock.now += 0.001
+    recorder.pin("item_1", 0)  # speech_started arrives late, pointing at the start
+    audio = recorder.take("item_1", 0, 3000)
+    assert audio is not None and len(audio) == 3000 * BYTES_PER_MS
 
 
 def test_provider_times_restart_with_each_connection() -> None:
