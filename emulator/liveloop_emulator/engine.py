@@ -1702,7 +1702,10 @@ class RealtimeEngine:
         response.output_tokens_text += _count_tokens(arguments) + 5
         await self._close_item(response, item, output_index, previous)
 
-    async def _text_message(self, response: _Response, text: str) -> None:
+    async def _open_message(
+        self, response: _Response, part: dict[str, Any]
+    ) -> tuple[dict[str, Any], int, str | None, dict[str, Any]]:
+        """Add an assistant message item to ``response`` with its first content part."""
         item: dict[str, Any] = {
             "id": new_id("item"),
             "object": "realtime.item",
@@ -1714,13 +1717,13 @@ class RealtimeEngine:
         output_index, previous = await self._open_item(response, item)
         ids = {"response_id": response.id, "item_id": item["id"], "output_index": output_index}
         await self.emit(
-            {
-                "type": "response.content_part.added",
-                **ids,
-                "content_index": 0,
-                "part": {"type": "text", "text": ""},
-            }
+            {"type": "response.content_part.added", **ids, "content_index": 0, "part": part}
         )
+        return item, output_index, previous, ids
+
+    async def _text_message(self, response: _Response, text: str) -> None:
+        part = {"type": "text", "text": ""}
+        item, output_index, previous, ids = await self._open_message(response, part)
         words = text.split(" ")
         written = ""
         for index, word in enumerate(words):
@@ -1747,24 +1750,8 @@ class RealtimeEngine:
         await self._close_item(response, item, output_index, previous)
 
     async def _audio_message(self, response: _Response, text: str) -> None:
-        item: dict[str, Any] = {
-            "id": new_id("item"),
-            "object": "realtime.item",
-            "type": "message",
-            "status": "in_progress",
-            "role": "assistant",
-            "content": [],
-        }
-        output_index, previous = await self._open_item(response, item)
-        ids = {"response_id": response.id, "item_id": item["id"], "output_index": output_index}
-        await self.emit(
-            {
-                "type": "response.content_part.added",
-                **ids,
-                "content_index": 0,
-                "part": {"type": "audio", "transcript": ""},
-            }
-        )
+        part = {"type": "audio", "transcript": ""}
+        item, output_index, previous, ids = await self._open_message(response, part)
         self._audio_started = True
         self._spoken[item["id"]] = text
         item["content"] = [{"type": "output_audio", "transcript": ""}]
