@@ -21,6 +21,7 @@ input transcription on, PCM16 24 kHz both ways) and offers the same operations:
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import base64
 import json
@@ -127,29 +128,30 @@ async def paced_sender(send: Callable[[bytes], Any], until: float, probe: LagPro
     return sent
 
 
-class Client:
+class Client(abc.ABC):
     """One contender's session."""
 
     name = "?"
 
-    async def open(self, emu: Emulator) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def open(self, emu: Emulator) -> None: ...
 
-    async def reply_to_text(self, text: str) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def reply_to_text(self, text: str) -> None: ...
 
-    async def say(self, text: str) -> tuple[float, float]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def say(self, text: str) -> tuple[float, float]: ...
 
-    async def turn_from_audio(self, pcm: bytes) -> float:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def turn_from_audio(self, pcm: bytes) -> float: ...
 
+    @abc.abstractmethod
     async def active(self, until: float, probe: LagProbe, text: str) -> None:
         """Real-time quiet audio in, say(``text``) after say out, until ``until``."""
-        raise NotImplementedError
+        ...
 
-    async def close(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def close(self) -> None: ...
 
 
 # -- floor ----------------------------------------------------------------------------------
