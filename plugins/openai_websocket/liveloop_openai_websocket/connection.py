@@ -45,7 +45,7 @@ def realtime_url(base_url: str, *, model: str | None = None, call_id: str | None
     ``https``->``wss``, ``/realtime`` appended, with ``model`` or ``call_id`` as query)."""
     parts = urlsplit(base_url)
     scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
-    if scheme is None:
+    if scheme is None or not parts.netloc:
         raise ConfigError(f"base_url: expected an http(s) URL (got {base_url!r})")
     query = urlencode({"call_id": call_id} if call_id else {"model": model or ""})
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/realtime", query, ""))
@@ -86,7 +86,8 @@ class WebSocketConnection:
 
 
 class WebSocketConnector:
-    """Opens :class:`WebSocketConnection` s to ``{base_url}/realtime?model=…``.
+    """Opens :class:`WebSocketConnection` s to ``{base_url}/realtime?model=…`` (or
+    ``?call_id=…`` when the config names a call).
 
     The API key travels in the ``Authorization`` header only (never in the URL or logs);
     compression is off (audio does not compress, and deflate costs CPU on every event).
@@ -99,7 +100,8 @@ class WebSocketConnector:
             raise ConfigError("base_url: no endpoint configured for the OpenAI WebSocket")
         if config.api_key is None:
             raise ConfigError("api_key: no API key given and OPENAI_API_KEY is not set")
-        url = realtime_url(config.base_url, model=config.model)
+        # With a call_id the socket attaches to that live call (a WebRTC call's sideband).
+        url = realtime_url(config.base_url, model=config.model, call_id=config.call_id)
         headers = {"Authorization": f"Bearer {config.api_key.get_secret_value()}"}
         _log.debug("connecting", url=url)
         try:
