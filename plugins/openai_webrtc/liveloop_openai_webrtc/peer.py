@@ -20,6 +20,7 @@ from aiortc import (
 
 from liveloop import ConfigError, ConnectionLost, ProviderError, SessionConfig, get_logger
 from liveloop.transport import MediaChannel
+from liveloop_openai.session_config import session_update_payload
 
 from .ice import choose_host_addresses, choose_ice_servers, host_addresses
 from .media import WebRTCMedia
@@ -209,7 +210,7 @@ class WebRTCConnector:
                 raise ConfigError(
                     f"{name}.encoding: openai/webrtc carries pcm16 only (got {audio.encoding!r})"
                 )
-        url = calls_url(config.base_url, model=config.model)
+        url = calls_url(config.base_url)
         addresses = choose_host_addresses(config.base_url, self._host_addresses)
         servers = choose_ice_servers(self._ice_servers)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
@@ -251,7 +252,8 @@ class WebRTCConnector:
         with host_addresses(addresses):
             await pc.setLocalDescription(offer)  # gathers every candidate (no trickle)
         _log.debug("posting the SDP offer", url=url, host_addresses=addresses)
-        answer, call_id = await _post_offer(url, key, pc.localDescription.sdp)
+        session = session_update_payload(config)
+        answer, call_id = await _post_offer(url, key, pc.localDescription.sdp, session)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         except Exception as exc:
@@ -276,16 +278,23 @@ class WebRTCConnector:
         return connection
 
 
-async def _post_offer(url: str, key: str, sdp: str) -> tuple[str, str | None]:
+async def _post_offer(
+    url: str, key: str, sdp: str, session: dict[str, Any]
+) -> tuple[str, str | None]:
+    # The server-side ("unified") shape: the offer and the session config in one multipart
+    # request, as OpenAI takes it with a standard API key.
     headers = {
         "Authorization": f"Bearer {key}",
-        "Content-Type": "application/sdp",
         "Accept": "application/sdp",
         "User-Agent": "liveloop",
     }
+    files = {
+        "sdp": (None, sdp.encode(), "application/sdp"),
+        "session": (None, json.dumps(session).encode(), "application/json"),
+    }
     try:
         async with httpx.AsyncClient() as client:
-            response = await client.post(url, content=sdp.encode(), headers=headers)
+            response = await client.post(url, files=files, headers=headers)
     except httpx.HTTPError as exc:
         raise ConnectionLost(f"could not reach {url}", exc) from None
     if not response.is_success:
