@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import SessionConfig
-from .connect import connect
+from .connecting import connect
 from .errors import LiveloopError, SessionClosed
 from .log import bind_context, get_logger
 from .session import Session

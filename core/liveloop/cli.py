@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from .capabilities import capabilities
 from .errors import LiveloopError
 from .log import LEVEL_ENV, configure_logging
+from .matrix import capabilities
 from .plugins import get_plugin_manager
 
 __all__ = ["cli", "main"]

@@ -33,7 +33,6 @@ from .actions import (
     TruncateItem,
     UpdateSession,
 )
-from .capabilities import Capability
 from .codec import EventCodec
 from .config import ReconnectPolicy, SessionConfig
 from .errors import ConnectionLost, LiveloopError, ProviderError, SessionClosed
@@ -62,6 +61,7 @@ from .events import (
 )
 from .features import Features
 from .log import bind_context, get_logger
+from .matrix import Capability
 from .metrics import SessionMetrics, TurnMetrics
 from .speech import Speech
 from .tools import Tool, tools_from, unknown_tool

@@ -38,7 +38,7 @@ def _clean_env() -> dict[str, str]:
 def test_import_liveloop_pulls_in_nothing_heavy() -> None:
     code = (
         "import json, sys\n"
-        "import liveloop, liveloop.cli, liveloop.capabilities, liveloop.plugins\n"
+        "import liveloop, liveloop.cli, liveloop.matrix, liveloop.plugins\n"
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
     )
     result = subprocess.run(

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import liveloop
-from liveloop.capabilities import Capability
 from liveloop.events import ErrorEvent
+from liveloop.matrix import Capability
 from liveloop.tools import tools_from
 from liveloop_openai import OpenAICodec
 

@@ -16,9 +16,9 @@ from pydantic import TypeAdapter
 
 import liveloop
 from liveloop.actions import Action
-from liveloop.capabilities import Capability
 from liveloop.errors import ConnectionLost
 from liveloop.events import Event, SessionStarted, SessionUpdated
+from liveloop.matrix import Capability
 
 EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
 

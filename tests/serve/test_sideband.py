@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import liveloop
-from liveloop.capabilities import resolve
+from liveloop.matrix import resolve
 from liveloop_openai_webrtc._ratelimit import Rate, RateLimiter
 from liveloop_openai_webrtc.sideband import SidebandConnector, sideband_url
 

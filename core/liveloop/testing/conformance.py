@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 import liveloop
-from liveloop.capabilities import Capability, resolve
 from liveloop.events import Interrupted, ResponseDone
+from liveloop.matrix import Capability, resolve
 from liveloop.testing import EmulatorThread, Heard, ToolLog, speak
 from liveloop.testing.plugin import TEST_KEY
 

@@ -66,8 +66,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def check_conformance_pair(pair: str) -> None:
     """Raise :class:`pytest.UsageError` unless ``pair`` is an installed PROVIDER/TRANSPORT."""
-    from ..capabilities import resolve
     from ..errors import LiveloopError
+    from ..matrix import resolve
 
     provider, _, transport = pair.partition("/")
     if not provider or not transport:

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from .capabilities import resolve
 from .codec import EventCodec
 from .config import SessionConfig
 from .errors import ConfigError, ConnectionLost
+from .matrix import resolve
 from .plugins import PluginManager
 from .session import Session
 from .specs import ProviderSpec
