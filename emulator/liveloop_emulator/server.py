@@ -264,6 +264,36 @@ class Emulator:
         """
         await self.calls[call_id].hangup()
 
+    async def open_headless_call(self, session: dict[str, Any] | None = None) -> str:
+        """Open a call without a WebRTC peer and return its call id.
+
+        The call is a real one (``emu.calls``, a record in ``emu.sessions``, sidebands attach
+        with ``/v1/realtime?call_id=``, :meth:`hangup` ends it) whose output audio plays out of
+        a server-side playout buffer in real time and is discarded, so
+        ``output_audio_buffer.*`` events and truncation on barge-in behave as on WebRTC. The
+        user's microphone is :meth:`speak_into_call`. ``session`` is session config, validated
+        like a ``session.update`` (:class:`ProtocolError` when invalid); its ``model`` names
+        the model.
+        """
+        config = dict(session or {})
+        config.setdefault("type", "realtime")
+        merge_session(_template_session(config), config)
+        model = config.get("model")
+        call = _new_call(
+            self, model if isinstance(model, str) else DEFAULT_MODEL, config, headless=True
+        )
+        _register_call(self, call)
+        call.play_headless()
+        return call.id
+
+    async def speak_into_call(self, call_id: str, pcm: bytes, *, pace: float | None = None) -> None:
+        """Feed ``pcm`` (PCM16 24 kHz mono) to a call as its caller's microphone would.
+
+        With ``pace`` the 20 ms chunks are spaced at ``pace`` times real time; by default they
+        go as fast as the engine takes them. Raises KeyError for an unknown call id.
+        """
+        await self.calls[call_id].speak(pcm, pace=pace)
+
     def _track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -679,8 +709,10 @@ async def _replay(body: bytes) -> AsyncGenerator[bytes, None]:
     yield body
 
 
-async def _open_call(emulator: Emulator, model: str, config: dict[str, Any], sdp: str) -> Response:
-    """Answer an offer that passed the checks: a peer connection, an engine, a call record."""
+def _new_call(
+    emulator: Emulator, model: str, config: dict[str, Any], headless: bool = False
+) -> WebRTCCall:
+    """A call's engine, playout buffer and record; a peer connection unless ``headless``."""
     from . import webrtc
 
     call_id = webrtc.new_call_id()
@@ -709,9 +741,26 @@ async def _open_call(emulator: Emulator, model: str, config: dict[str, Any], sdp
     )
     session.engine = engine
     session.id = engine.session["id"]
-    pc = webrtc.peer_connection()
-    live = webrtc.WebRTCCall(call_id, session, engine, buffer, pc, _on_text)
-    call = live
+    pc = None if headless else webrtc.peer_connection()
+    call = webrtc.WebRTCCall(call_id, session, engine, buffer, pc, _on_text)
+    return call
+
+
+def _register_call(emulator: Emulator, call: WebRTCCall) -> None:
+    call.session.on_close = call.teardown
+    emulator.sessions.append(call.session)
+    emulator.calls[call.id] = call
+    assert call.session.engine is not None
+    call.spawn(_expire(emulator, call.session, call.session.engine))
+
+
+async def _open_call(emulator: Emulator, model: str, config: dict[str, Any], sdp: str) -> Response:
+    """Answer an offer that passed the checks: a peer connection, an engine, a call record."""
+    from . import webrtc
+
+    live = _new_call(emulator, model, config)
+    pc = live.pc
+    assert pc is not None
     pc.on("datachannel", live.attach_channel)
     pc.on("track", live.attach_track)
 
@@ -722,22 +771,19 @@ async def _open_call(emulator: Emulator, model: str, config: dict[str, Any], sdp
 
     try:
         answer = await webrtc.answer(
-            pc, sdp, webrtc.SpeechTrack(buffer), webrtc.loopback_addresses(emulator.host)
+            pc, sdp, webrtc.SpeechTrack(live.buffer), webrtc.loopback_addresses(emulator.host)
         )
     except Exception as exc:
-        session.closed = True
+        live.session.closed = True
         await live.teardown()
         message = str(exc) or type(exc).__name__
         return _error(400, f"Could not answer the SDP offer: {message}", param="sdp")
-    session.on_close = live.teardown
-    emulator.sessions.append(session)
-    emulator.calls[call_id] = live
-    live.spawn(_expire(emulator, session, engine))
+    _register_call(emulator, live)
     return Response(
         answer,
         status_code=201,
         media_type="application/sdp",
-        headers={"Location": f"/v1/realtime/calls/{call_id}"},
+        headers={"Location": f"/v1/realtime/calls/{live.id}"},
     )
 
 

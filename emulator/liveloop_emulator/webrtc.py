@@ -7,6 +7,11 @@ with ``/v1/realtime?call_id=``. The model's speech goes out on a real-time audio
 (:class:`SpeechTrack`) fed by a :class:`PlayoutBuffer`, the engine's ``OutputAudio`` sink for
 WebRTC, which also emits ``output_audio_buffer.started/stopped`` and reports what a clear cut.
 
+A headless call (``Emulator.open_headless_call``) is the same call without a peer: no data
+channel and no tracks, its playout buffer drained in real time by a :class:`HeadlessPlayout`
+(the audio is counted and discarded), the user's microphone replaced by
+:meth:`WebRTCCall.speak` (PCM fed straight to the engine). Tests of sideband clients use it.
+
 ICE: no STUN or TURN server is contacted. aioice leaves ``127.0.0.1`` out of the host addresses
 it gathers, so on a machine with only a loopback interface two peers would find no candidate
 pair. :func:`offer_loopback_candidates` adds a loopback host candidate to one peer connection's
@@ -51,6 +56,7 @@ __all__ = [
     "MAX_SDP_BYTES",
     "PREBUFFER_MS",
     "SAMPLE_RATE",
+    "HeadlessPlayout",
     "PlayoutBuffer",
     "SpeechTrack",
     "WebRTCCall",
@@ -64,6 +70,7 @@ SAMPLE_RATE = 48000
 """The media tracks' sample rate (Opus)."""
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz
 FRAME_BYTES = FRAME_SAMPLES * 2
+FRAME_MS = 20
 BYTES_PER_MS = SAMPLE_RATE * 2 // 1000  # PCM16 mono at 48 kHz
 PREBUFFER_MS = 100
 """Audio an item must have queued before its playout starts, so playout never starves."""
@@ -326,6 +333,31 @@ class SpeechTrack(MediaStreamTrack):
         return frame
 
 
+class HeadlessPlayout:
+    """Plays a :class:`PlayoutBuffer` into the void: 20 ms frames in real time, as a
+    :class:`SpeechTrack` would, for a call without a peer. ``played_ms`` counts the time
+    it has played (silence included); ``speech_ms`` the frames that carried audio."""
+
+    def __init__(self, buffer: PlayoutBuffer) -> None:
+        self._buffer = buffer
+        self.played_ms = 0
+        self.speech_ms = 0
+
+    async def run(self) -> None:
+        """Drain the buffer until cancelled."""
+        start = time.monotonic()
+        frames = 0
+        while True:
+            frame = self._buffer.next_frame()
+            frames += 1
+            self.played_ms += FRAME_MS
+            if any(frame):
+                self.speech_ms += FRAME_MS
+            wait = start + frames * FRAME_MS / 1000 - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+
 # --------------------------------------------------------------------------------- the call
 
 
@@ -336,7 +368,8 @@ class WebRTCCall:
     """One live WebRTC call: its peer connection, data channel, tracks and sideband sockets.
 
     ``session`` is the call's record in ``Emulator.sessions`` (client and server events from
-    the data channel and every sideband, in order).
+    the data channel and every sideband, in order). A headless call has no peer connection
+    (``pc`` is None) and plays its output through ``headless``.
     """
 
     def __init__(
@@ -345,7 +378,7 @@ class WebRTCCall:
         session: EmulatorSession,
         engine: RealtimeEngine,
         buffer: PlayoutBuffer,
-        pc: RTCPeerConnection,
+        pc: RTCPeerConnection | None,
         on_text: TextHandler,
     ) -> None:
         self.id = call_id
@@ -357,6 +390,8 @@ class WebRTCCall:
         self.sidebands: set[WebSocket] = set()
         self.closed = asyncio.Event()
         self.created_at = time.time()
+        self.headless: HeadlessPlayout | None = None
+        """The playout of a headless call (None for a call with a peer)."""
         self._on_text = on_text
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -463,6 +498,32 @@ class WebRTCCall:
                 if pcm:
                     await self.engine.feed_audio(pcm)
 
+    async def speak(self, pcm: bytes, *, pace: float | None = None) -> None:
+        """Feed user audio (PCM16 24 kHz mono) to the engine, as the caller's microphone would.
+
+        It goes in 20 ms chunks; with ``pace`` set they are spaced at ``pace`` times real time,
+        else they go as fast as the engine takes them. Returns once all of it was fed (or the
+        call ended).
+        """
+        step = 24000 * FRAME_MS // 1000 * 2
+        start = time.monotonic()
+        for index, offset in enumerate(range(0, len(pcm), step)):
+            if self.session.closed:
+                return
+            await self.engine.feed_audio(pcm[offset : offset + step])
+            if pace:
+                wait = start + (index + 1) * FRAME_MS / 1000 / pace - time.monotonic()
+                await asyncio.sleep(max(0.0, wait))
+            else:
+                await asyncio.sleep(0)
+
+    def play_headless(self) -> HeadlessPlayout:
+        """Drain the playout buffer in real time, with no peer (a headless call)."""
+        if self.headless is None:
+            self.headless = HeadlessPlayout(self.buffer)
+            self._spawn(self.headless.run())
+        return self.headless
+
     # -- closing
 
     async def hangup(self) -> None:
@@ -482,11 +543,12 @@ class WebRTCCall:
         if channel is not None:
             with contextlib.suppress(Exception):
                 channel.close()
-        # Never cancel pc.close(): aiortc closes itself when the remote ends DTLS, and a
-        # cancelled second close() would cancel the future the first one resolves.
-        closing = asyncio.ensure_future(self.pc.close())
-        closing.add_done_callback(_quiet)
-        await asyncio.wait({closing}, timeout=CLOSE_TIMEOUT)
+        if self.pc is not None:
+            # Never cancel pc.close(): aiortc closes itself when the remote ends DTLS, and a
+            # cancelled second close() would cancel the future the first one resolves.
+            closing = asyncio.ensure_future(self.pc.close())
+            closing.add_done_callback(_quiet)
+            await asyncio.wait({closing}, timeout=CLOSE_TIMEOUT)
         for ws in list(self.sidebands):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(code=1000, reason="call ended"), 0.2)
