@@ -882,6 +882,9 @@ class Session:
         detection = self.config.turn_detection
         if detection is None or not detection.interrupt_response:
             return
+        if self.features.media == "direct":
+            self._interrupt_elsewhere(event)
+            return
         state = self._current_item
         if state is None or state.interrupted:
             return
@@ -895,6 +898,23 @@ class Session:
         if event.item_id is not None:
             self._interrupting_items.add(event.item_id)
         self._stop_playback(state)
+
+    def _interrupt_elsewhere(self, event: UserSpeechStarted) -> None:
+        # The audio plays on the user's device, not through this process (a sideband): the
+        # response the provider plays there, else the one it generates, is cut off. The
+        # provider stops it itself; its speech ends interrupted, not cancelled.
+        response_id = self._media_response if self._playing else self._active_response
+        if response_id is None:
+            return
+        if event.item_id is not None:
+            self._interrupting_items.add(event.item_id)
+        request = self._by_response.get(response_id)
+        if request is not None and request.speech is not None:
+            request.speech.status = "interrupted"
+        self._finish_played(response_id, True)
+        item_id = self._item_of_response.get(response_id)
+        self._emit(Interrupted(response_id=response_id, item_id=item_id))
+        _log.debug("barge-in", **self._context, response_id=response_id)
 
     def _remember_item(self, response_id: str, item_id: str) -> None:
         if response_id not in self._item_of_response:
