@@ -663,10 +663,24 @@ async def _run_session(
     emulator._track(timer)
     try:
         await engine.start()
+        await _receive_events(websocket, session, engine)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the client went away while the session started
+    finally:
+        timer.cancel()
+        await session.close(1000)
+
+
+async def _receive_events(
+    websocket: WebSocket, session: EmulatorSession, engine: RealtimeEngine
+) -> None:
+    """Feed the socket's client events to ``engine`` until either side ends (a dropped
+    socket ends it quietly: the caller cleans up)."""
+    try:
         while not session.closed:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
-                break
+                return
             text = message.get("text")
             if text is not None:
                 await _on_text(session, engine, text)
@@ -676,10 +690,7 @@ async def _run_session(
                     code="invalid_value",
                 )
     except (WebSocketDisconnect, RuntimeError, OSError):
-        pass
-    finally:
-        timer.cancel()
-        await session.close(1000)
+        return
 
 
 async def _expire(emulator: Emulator, session: EmulatorSession, engine: RealtimeEngine) -> None:
@@ -794,18 +805,7 @@ async def _run_sideband(call: WebRTCCall, websocket: WebSocket) -> None:
     try:
         await websocket.send_text(json.dumps(call.session_created()))
         call.sidebands.add(websocket)
-        while not session.closed:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            text = message.get("text")
-            if text is not None:
-                await _on_text(session, engine, text)
-            elif message.get("bytes") is not None:
-                await engine.error(
-                    "Binary frames are not supported: send each event as a JSON text frame.",
-                    code="invalid_value",
-                )
+        await _receive_events(websocket, session, engine)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
