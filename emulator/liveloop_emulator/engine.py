@@ -987,20 +987,7 @@ class RealtimeEngine:
         }
         self.items.append(item)
         self._audio[item_id] = pcm
-        await self.emit(
-            {
-                "type": "conversation.item.added",
-                "previous_item_id": previous,
-                "item": copy.deepcopy(item),
-            }
-        )
-        await self.emit(
-            {
-                "type": "conversation.item.done",
-                "previous_item_id": previous,
-                "item": copy.deepcopy(item),
-            }
-        )
+        await self._item_added_and_done(item, previous)
         text = self._hear(pcm)
         self._heard[item_id] = text
         if self.session["audio"]["input"]["transcription"] is not None:
@@ -1181,20 +1168,14 @@ class RealtimeEngine:
         if pcm is not None:
             self._audio[item["id"]] = pcm
             self._heard[item["id"]] = self._hear(pcm)
-        await self.emit(
-            {
-                "type": "conversation.item.added",
-                "previous_item_id": previous_id,
-                "item": copy.deepcopy(item),
-            }
-        )
-        await self.emit(
-            {
-                "type": "conversation.item.done",
-                "previous_item_id": previous_id,
-                "item": copy.deepcopy(item),
-            }
-        )
+        await self._item_added_and_done(item, previous_id)
+
+    async def _item_added_and_done(self, item: dict[str, Any], previous: str | None) -> None:
+        """A complete item joined the conversation: ``added`` then ``done``, as OpenAI does."""
+        for kind in ("conversation.item.added", "conversation.item.done"):
+            await self.emit(
+                {"type": kind, "previous_item_id": previous, "item": copy.deepcopy(item)}
+            )
 
     def _with_audio(self, item: dict[str, Any], fmt: Any) -> dict[str, Any]:
         out = copy.deepcopy(item)
