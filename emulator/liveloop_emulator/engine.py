@@ -1702,6 +1702,23 @@ class RealtimeEngine:
         )
         return item, output_index, previous, ids
 
+    async def _close_message(
+        self,
+        response: _Response,
+        item: dict[str, Any],
+        output_index: int,
+        previous: str | None,
+        ids: dict[str, Any],
+        part: dict[str, Any],
+        content: dict[str, Any],
+    ) -> None:
+        """Finish a message opened by :meth:`_open_message` with its final part."""
+        await self.emit(
+            {"type": "response.content_part.done", **ids, "content_index": 0, "part": part}
+        )
+        item["content"] = [content]
+        await self._close_item(response, item, output_index, previous)
+
     async def _text_message(self, response: _Response, text: str) -> None:
         part = {"type": "text", "text": ""}
         item, output_index, previous, ids = await self._open_message(response, part)
@@ -1718,17 +1735,10 @@ class RealtimeEngine:
         await self.emit(
             {"type": "response.output_text.done", **ids, "content_index": 0, "text": written}
         )
-        await self.emit(
-            {
-                "type": "response.content_part.done",
-                **ids,
-                "content_index": 0,
-                "part": {"type": "text", "text": written},
-            }
-        )
-        item["content"] = [{"type": "output_text", "text": written}]
         response.output_tokens_text += _count_tokens(written)
-        await self._close_item(response, item, output_index, previous)
+        part = {"type": "text", "text": written}
+        content = {"type": "output_text", "text": written}
+        await self._close_message(response, item, output_index, previous, ids, part, content)
 
     async def _audio_message(self, response: _Response, text: str) -> None:
         part = {"type": "audio", "transcript": ""}
@@ -1772,18 +1782,11 @@ class RealtimeEngine:
                 "transcript": transcript,
             }
         )
-        await self.emit(
-            {
-                "type": "response.content_part.done",
-                **ids,
-                "content_index": 0,
-                "part": {"type": "audio", "transcript": transcript},
-            }
-        )
-        item["content"] = [{"type": "output_audio", "transcript": transcript}]
         response.output_tokens_text += _count_tokens(transcript)
         response.output_tokens_audio += len(sent) // 48 // 50
-        await self._close_item(response, item, output_index, previous)
+        part = {"type": "audio", "transcript": transcript}
+        content = {"type": "output_audio", "transcript": transcript}
+        await self._close_message(response, item, output_index, previous, ids, part, content)
 
     async def _transcript_delta(self, ids: dict[str, Any], delta: str) -> None:
         await self.emit(
