@@ -541,3 +541,23 @@ def agents_available() -> str | None:
     except Exception as exc:  # ImportError, or a broken install
         return f"openai-agents is not importable in this environment: {exc}"
     return None
+
+
+async def open_clients(
+    contenders: list[str], emu: Emulator, skipped: dict[str, str]
+) -> dict[str, Client]:
+    """Connect one client per contender; those that cannot run are noted in ``skipped``."""
+    if "agents" in contenders and (why := agents_available()):
+        skipped["agents"] = why
+    clients: dict[str, Client] = {}
+    for name in contenders:
+        if name in skipped:
+            continue
+        client = make(name)
+        try:
+            await client.open(emu)
+        except Exception as exc:
+            skipped[name] = f"could not connect: {type(exc).__name__}: {exc}"
+            continue
+        clients[name] = client
+    return clients

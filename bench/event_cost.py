@@ -20,7 +20,7 @@ import pstats
 import time
 from typing import Any
 
-from _clients import Client, FloorClient, agents_available, make
+from _clients import Client, FloorClient, open_clients
 from _common import (
     Samples,
     chosen,
@@ -56,18 +56,7 @@ async def main() -> int:
         doc["measured_core"] = core
         doc["traffic"] = {"reply_chars": len(text), "emulator_speed": SPEED}
         skipped: dict[str, str] = {}
-        if "agents" in contenders and (why := agents_available()):
-            skipped["agents"] = why
-            contenders.remove("agents")
-        clients: dict[str, Client] = {}
-        for name in contenders:
-            client = make(name)
-            try:
-                await client.open(emu)
-            except Exception as exc:
-                skipped[name] = f"could not connect: {type(exc).__name__}: {exc}"
-                continue
-            clients[name] = client
+        clients = await open_clients(contenders, emu, skipped)
         floor = clients["floor"]
         assert isinstance(floor, FloorClient)
         # Warm-up (imports, first-response paths) and the event count of one response.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _clients import Client, agents_available, make
+from _clients import open_clients
 from _common import (
     SAMPLE_RATE,
     Samples,
@@ -52,18 +52,7 @@ async def main() -> int:
         doc["measured_core"] = core
         doc["trials"] = trials
         skipped: dict[str, str] = {}
-        if "agents" in contenders and (why := agents_available()):
-            skipped["agents"] = why
-            contenders.remove("agents")
-        clients: dict[str, Client] = {}
-        for name in contenders:
-            client = make(name)
-            try:
-                await client.open(emu)
-            except Exception as exc:
-                skipped[name] = f"could not connect: {type(exc).__name__}: {exc}"
-                continue
-            clients[name] = client
+        clients = await open_clients(contenders, emu, skipped)
         audio = {word: utterance(word) for word in WORDS}
         for client in clients.values():  # warm-up
             await client.turn_from_audio(audio["hello"])
