@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .features import Features
     from .hookspecs import hookimpl
     from .log import bind_context, configure_logging, get_logger
+    from .loops import run
     from .matrix import Capability, capabilities, resolve
     from .metrics import SessionMetrics, TurnMetrics
     from .plugins import PluginInfo, get_plugin_manager, register, unregister
@@ -85,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "capabilities": "matrix",
     "Capability": "matrix",
     "resolve": "matrix",
+    "run": "loops",
     "SessionMetrics": "metrics",
     "TurnMetrics": "metrics",
     "get_plugin_manager": "plugins",
@@ -182,6 +184,7 @@ __all__ = [
     "open_session",
     "register",
     "resolve",
+    "run",
     "tool",
     "unregister",
 ]
