@@ -148,9 +148,8 @@ def serve_command(
 ) -> None:
     """Serve MODULE:APP's handlers to browsers over WebRTC (media goes straight to the
     provider; the handlers run here over a sideband)."""
+    import asyncio
     import contextlib
-
-    from liveloop.loops import run
 
     from ._ratelimit import Rate
     from .serve import run_server
@@ -160,7 +159,7 @@ def serve_command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--rate") from None
     with contextlib.suppress(KeyboardInterrupt):
-        run(
+        asyncio.run(
             run_server(
                 target,
                 host=host,

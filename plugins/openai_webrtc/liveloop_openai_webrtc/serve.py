@@ -48,7 +48,6 @@ import liveloop
 from liveloop import LiveloopError, get_logger
 from liveloop.app import Handler
 from liveloop.log import bind_context
-from liveloop.loops import choice
 from liveloop_openai.session_config import session_update_payload
 
 from ._ratelimit import Rate, RateLimiter
@@ -644,10 +643,8 @@ async def run_server(
             static_dir=static_dir if static_dir is not None else default_static_dir(target),
         )
         server: SessionServer = asgi.state.liveloop
-        # The command runs in liveloop's loop choice (uvloop unless LIVELOOP_LOOP=asyncio);
-        # uvicorn is told the same so its own bookkeeping agrees.
         config = uvicorn.Config(
-            asgi, host=host, port=port, lifespan="on", log_config=None, ws="none", loop=choice()
+            asgi, host=host, port=port, lifespan="on", log_config=None, ws="none"
         )
         where = "the bundled emulator" if emulator else server.base_url
         _log.warning(
