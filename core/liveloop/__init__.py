@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .metrics import SessionMetrics, TurnMetrics
     from .plugins import PluginInfo, get_plugin_manager, register, unregister
     from .session import AudioOut, Session
-    from .specs import ProviderSpec, TransportSpec
+    from .specs import ProviderSpec, RouteSpec, TransportSpec
     from .speech import Speech
     from .tools import Tool, ToolOutcome, tool
     from .transport import Connection, Connector, MediaChannel
@@ -94,6 +94,7 @@ _EXPORTS: dict[str, str] = {
     "AudioOut": "session",
     "Session": "session",
     "ProviderSpec": "specs",
+    "RouteSpec": "specs",
     "TransportSpec": "specs",
     "Speech": "speech",
     "Tool": "tools",
@@ -153,6 +154,7 @@ __all__ = [
     "PluginInfo",
     "ProviderError",
     "ProviderSpec",
+    "RouteSpec",
     "SemanticVAD",
     "ServerVAD",
     "Session",
