@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from pathlib import Path
 
 import click
+
+from liveloop import loops
 
 from .ratelimit import Rate
 
@@ -94,7 +95,7 @@ def serve_command(
 
     starts, failures = _rate(rate, "--rate"), _rate(auth_failures, "--auth-failures")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
+        loops.run(
             run_server(
                 target,
                 host=host,

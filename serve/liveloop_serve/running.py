@@ -15,6 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from liveloop import get_logger
+from liveloop.loops import choice
 
 from .server import ServeError, Server, create_app
 
@@ -111,8 +112,10 @@ async def run_server(
             **settings,
         )
         server: Server = asgi.state.liveloop
+        # The command runs on liveloop's loop choice (uvloop unless LIVELOOP_LOOP=asyncio,
+        # see liveloop.loops); uvicorn is told the same.
         config = uvicorn.Config(
-            asgi, host=host, port=port, lifespan="on", log_config=None, ws="none"
+            asgi, host=host, port=port, lifespan="on", log_config=None, ws="none", loop=choice()
         )
         _log.warning(
             "liveloop serve listening",
