@@ -21,6 +21,7 @@ __all__ = [
     "AssistantTranscriptDelta",
     "AssistantTranscriptDone",
     "Closed",
+    "Dtmf",
     "ErrorEvent",
     "Event",
     "GoingAway",
@@ -95,6 +96,13 @@ class UserTurn(_Event):
 
     type: Literal["user.turn"] = "user.turn"
     turn: SessionTurn
+
+
+class Dtmf(_Event):
+    """The caller pressed a key on a phone call (``0``-``9``, ``*``, ``#``, ``A``-``D``)."""
+
+    type: Literal["dtmf"] = "dtmf"
+    digit: Annotated[str, Field(pattern=r"^[0-9*#A-D]$")]
 
 
 class ResponseStarted(_Event):
@@ -279,6 +287,7 @@ Event = Annotated[
     | UserSpeechStopped
     | UserTranscriptDelta
     | UserTurn
+    | Dtmf
     | ResponseStarted
     | AssistantTextDelta
     | AssistantTextDone
