@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from liveloop import loops
 
-from .ratelimit import Rate
+if TYPE_CHECKING:
+    from .ratelimit import Rate
 
 __all__ = ["serve_command"]
 
 
 def _rate(value: str, option: str) -> Rate:
+    # Imported here: `liveloop --help` and every other command load this module, and the
+    # rate limiter's library is only for `liveloop serve`.
+    from .ratelimit import Rate
+
     try:
         return Rate.parse(value)
     except ValueError as exc:
