@@ -627,6 +627,10 @@ def make(name: str, transport: str = "websocket") -> Client | LimitClient:
     """A fresh client for contender ``name``."""
     if name == "limit":
         return LimitClient()
+    if name == "aiortc":
+        from _aiortc_peer import AiortcPeerClient
+
+        return AiortcPeerClient()  # type: ignore[return-value]
     if name == "floor":
         return FloorClient()
     if name == "liveloop":

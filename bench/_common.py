@@ -33,7 +33,7 @@ SAMPLE_RATE = 24000
 CHUNK_MS = 40
 CHUNK_BYTES = SAMPLE_RATE * CHUNK_MS // 1000 * 2
 
-ALL_CONTENDERS = ("limit", "floor", "liveloop", "sdk", "agents")
+ALL_CONTENDERS = ("limit", "floor", "aiortc", "liveloop", "sdk", "agents")
 LOCAL_CONTENDERS = ("floor", "liveloop", "sdk")
 """Contenders that run in the workspace environment; ``agents`` needs its own."""
 

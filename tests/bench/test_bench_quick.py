@@ -106,7 +106,7 @@ def test_webrtc_concurrency() -> None:
     if doc.get("skipped"):
         assert isinstance(doc["skipped"], str)
         pytest.skip(doc["skipped"])
-    _check_concurrency(doc, ("liveloop",))
+    _check_concurrency(doc, ("aiortc", "liveloop"))
 
 
 def test_emulator_capacity() -> None:
