@@ -347,13 +347,14 @@ class Session:
         """The feature flags of this session's provider/transport pair."""
         return self.capabilities.features
 
-    async def close(self) -> None:
+    async def close(self, reason: str = "session closed by the application") -> None:
         """Close the session; returns within about a second whatever the provider does.
 
-        Pending and future :meth:`input` calls raise :class:`SessionClosed`, ``audio_out``
+        Pending and future :meth:`input` calls raise :class:`SessionClosed` with ``reason``
+        (a server says why it ends its calls: ``"the server is draining"``), ``audio_out``
         and ``events`` iterators end, unfinished :class:`Speech` handles fail.
         """
-        await self._shutdown(SessionClosed("session closed by the application"))
+        await self._shutdown(SessionClosed(reason))
 
     async def _shutdown(self, reason: SessionClosed) -> None:
         if self._closed:
