@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,7 @@ class TwilioRoutes:
         insecure_dev: bool = False,
         session_options: dict[str, Any] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        server: Any = None,
     ) -> None:
         token = SecretStr(auth_token) if isinstance(auth_token, str) else auth_token
         if token is None and not insecure_dev:
@@ -121,7 +123,31 @@ class TwilioRoutes:
         self.tickets = Tickets()
         self.calls: dict[str, TwilioCall] = {}
         self._http = http_client or httpx.AsyncClient()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._own_http = http_client is None
+        self.server = server  # liveloop serve's Server: caps and drain (None: no caps)
+
+    @classmethod
+    def from_server(cls, server: Any) -> TwilioRoutes:
+        """The routes for ``liveloop serve``'s ``server``: its app, public URL, provider
+        settings and caps, with Twilio's credentials from the environment
+        (``TWILIO_AUTH_TOKEN``; ``TWILIO_ACCOUNT_SID`` for REST hang-up and transfer;
+        ``TWILIO_API_BASE`` to point REST at another endpoint)."""
+        options: dict[str, Any] = {}
+        if server.api_key is not None:
+            options["api_key"] = server.api_key
+        if server.provider_base_url is not None:
+            options["base_url"] = server.provider_base_url
+        return cls(
+            server.app,
+            public_url=server.public_url,
+            auth_token=os.environ.get("TWILIO_AUTH_TOKEN") or None,
+            account_sid=os.environ.get("TWILIO_ACCOUNT_SID") or None,
+            api_base=os.environ.get("TWILIO_API_BASE") or None,
+            insecure_dev=server.insecure_dev,
+            session_options=options,
+            http_client=server.http(),
+            server=server,
+        )
 
     def routes(self) -> list[BaseRoute]:
         """The routes to mount on ``liveloop serve``."""
@@ -134,7 +160,8 @@ class TwilioRoutes:
         """Hang up every bridged call and release the HTTP client."""
         for call in list(self.calls.values()):
             await call.hang_up()
-        await self._http.aclose()
+        if self._own_http:
+            await self._http.aclose()
 
     def _base(self, url: Any) -> str:
         return self.public_url or f"{url.scheme}://{url.netloc}"
@@ -207,8 +234,19 @@ class TwilioRoutes:
             await websocket.close(code=1008)
             return
         stream_sid = str(start.get("streamSid", ""))
-        with bind_context(call_sid=ticket.call_sid, handler=ticket.handler):
-            await self._bridge(websocket, stream_sid, start, ticket)
+        slot = None
+        if self.server is not None:
+            slot = await self.server.reserve(f"twilio:{ticket.call_sid}")
+            if not isinstance(slot, str):
+                _log.warning("stream refused: the server is full or draining", handler=name)
+                await websocket.close(code=1013)  # try again later
+                return
+        try:
+            with bind_context(call_sid=ticket.call_sid, handler=ticket.handler):
+                await self._bridge(websocket, stream_sid, start, ticket)
+        finally:
+            if slot is not None:
+                await self.server.registry.abandon(slot)
 
     def _ticket(self, start: dict[str, Any], name: str) -> Ticket | None:
         params = start.get("customParameters")
