@@ -97,6 +97,12 @@ def _rate(value: str, option: str) -> Rate:
     "OPENAI_BASE_URL, else its public endpoint). The key is read from the provider's "
     "environment variable (OPENAI_API_KEY).",
 )
+@click.option(
+    "--public-url",
+    default=None,
+    help="The server's URL as callers reach it, e.g. https://voice.example.com (phone "
+    "webhooks sign and hand out URLs on it; default: each request's own URL).",
+)
 def serve_command(
     target: str,
     host: str,
@@ -112,6 +118,7 @@ def serve_command(
     emulator: bool,
     static_dir: Path | None,
     base_url: str | None,
+    public_url: str | None,
 ) -> None:
     """Serve MODULE:APP's handlers with the routes the installed plugins contribute
     (browser calls over WebRTC with liveloop-openai-webrtc)."""
@@ -135,5 +142,6 @@ def serve_command(
                 store=store,
                 lease=lease,
                 drain_timeout=drain_timeout,
+                public_url=public_url,
             )
         )

@@ -24,6 +24,8 @@ _log = get_logger("liveloop.serve")
 
 EMULATOR_KEY = "sk-liveloop-serve-emulator"
 """The key ``--emulator`` gives the bundled emulator (a local stand-in, not a secret)."""
+WS_MAX_BYTES = 64 * 1024
+"""Largest WebSocket message a route accepts (a carrier's 20 ms media message is ~400 B)."""
 
 
 class _QuietServer(uvicorn.Server):
@@ -49,7 +51,9 @@ async def serving(
         lifespan="on",
         log_level="warning",
         log_config=None,  # the host process owns logging (liveloop.configure_logging)
-        ws="none",
+        ws="auto",  # route plugins may serve WebSockets (carrier media streams)
+        ws_max_size=WS_MAX_BYTES,
+        ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config) if signals else _QuietServer(config)
     task = asyncio.create_task(server.serve())
@@ -160,7 +164,14 @@ async def run_server(
             await server.store.aclose()
             raise ServeError(f"the store does not answer: {type(exc).__name__}: {exc}") from None
         config = uvicorn.Config(
-            asgi, host=host, port=port, lifespan="on", log_config=None, ws="none"
+            asgi,
+            host=host,
+            port=port,
+            lifespan="on",
+            log_config=None,
+            ws="auto",
+            ws_max_size=WS_MAX_BYTES,
+            ws_per_message_deflate=False,
         )
         _log.warning(
             "liveloop serve listening",

@@ -87,6 +87,9 @@ class Server:
 
     ``provider_base_url`` and ``api_key`` are what the routes use to reach the provider; a
     route plugin falls back to its provider's environment variables when they are ``None``.
+    ``public_url`` is the server's URL as the outside world reaches it (behind a proxy:
+    ``https://voice.example.com``); routes that sign or hand out URLs (phone webhooks) use
+    it instead of the request's ``Host``.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class Server:
         http_client: httpx.AsyncClient | None = None,
         store: Store | str | None = None,
         lease: float = DEFAULT_LEASE,
+        public_url: str | None = None,
     ) -> None:
         if app.authorize is None and not insecure_dev:
             raise ServeError(
@@ -119,8 +123,11 @@ class Server:
             raise ServeError("secret_ttl must be between 10 and 7200 seconds")
         if lease < 1:
             raise ServeError("the call lease must be at least 1 second")
+        if public_url is not None and not re.match(r"^https?://[^/?#\s]+$", public_url.rstrip("/")):
+            raise ServeError(f"--public-url must be http(s)://host[:port], not {public_url!r}")
         self.app = app
         self.insecure_dev = insecure_dev
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.provider_base_url = provider_base_url.rstrip("/") if provider_base_url else None
         self.api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         self.max_body_bytes = max_body_bytes
