@@ -14,7 +14,6 @@
   const params = new URLSearchParams(location.hash.slice(1));
   const token = params.get("token") || "";
   const sessionName = params.get("session") || "assistant";
-  const clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
 
   const startButton = document.getElementById("start");
   const hangupButton = document.getElementById("hangup");
@@ -32,8 +31,20 @@
     statusLine.textContent = text;
   }
 
+  // The demo token only buys a caller token: the server signs it, names the caller and
+  // lets it expire, so what identifies this tab is not something the page chose.
+  let callerToken = null;
+
+  async function fetchCallerToken() {
+    const response = await fetch("caller_token", {
+      method: "POST", headers: { "Authorization": "Bearer " + token },
+    });
+    if (!response.ok) throw new Error("no caller token (HTTP " + response.status + ")");
+    callerToken = (await response.json()).token;
+  }
+
   function authHeaders() {
-    return { "Authorization": "Bearer " + token, "X-Liveloop-Client": clientId };
+    return { "Authorization": "Bearer " + callerToken };
   }
 
   // -- transcript ------------------------------------------------------------------------
@@ -117,6 +128,7 @@
       };
 
       setStatus("connecting");
+      if (!callerToken) await fetchCallerToken();
       await pc.setLocalDescription(await pc.createOffer());
       await gatheringDone(pc, 2000);
       const response = await fetch("sessions/" + encodeURIComponent(sessionName) + "/offer", {
