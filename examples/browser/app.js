@@ -104,6 +104,15 @@
     });
   }
 
+  // The server hangs up a call whose page does not say, within seconds, that its peer
+  // connection is up: an offer that never connects must not hold a call slot.
+  function confirmConnected() {
+    if (!state.callUrl) return;
+    fetch(state.callUrl.replace(/^\//, "") + "/connected", {
+      method: "POST", headers: authHeaders(),
+    }).catch(() => {});
+  }
+
   async function start() {
     startButton.disabled = true;
     setStatus("asking for the microphone");
@@ -117,7 +126,10 @@
         remoteAudio.play().catch(() => {});
       };
       pc.onconnectionstatechange = () => {
-        if (pc.connectionState === "connected") setStatus("connected: speak");
+        if (pc.connectionState === "connected") {
+          setStatus("connected: speak");
+          confirmConnected();
+        }
         if (pc.connectionState === "failed" || pc.connectionState === "closed") stop("ended");
       };
       for (const track of state.mic.getAudioTracks()) pc.addTrack(track, state.mic);
@@ -143,6 +155,7 @@
       }
       state.callUrl = response.headers.get("Location");
       await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+      if (pc.connectionState === "connected") confirmConnected();
       hangupButton.disabled = false;
     } catch (err) {
       addLine("error", "could not start: " + err.message, false);

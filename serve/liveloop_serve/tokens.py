@@ -20,7 +20,7 @@ class CallerTokens:
     """Issues and verifies caller tokens signed with ``secret`` (random when ``None``:
     one process only), valid for ``ttl`` seconds."""
 
-    def __init__(self, secret: str | bytes | None = None, *, ttl: float = 600.0) -> None:
+    def __init__(self, secret: str | bytes | None = None, *, ttl: int = 600) -> None:
         self.ttl = ttl
         key = secret if secret is not None else secrets.token_bytes(32)
         self._serializer = URLSafeTimedSerializer(key, salt="liveloop-caller-token")
