@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .ratelimit import Rate
+from liveloop import loops
+
+if TYPE_CHECKING:
+    from .ratelimit import Rate
 
 __all__ = ["serve_command"]
 
 
 def _rate(value: str, option: str) -> Rate:
+    # Imported here: `liveloop --help` and every other command load this module, and the
+    # rate limiter's library is only for `liveloop serve`.
+    from .ratelimit import Rate
+
     try:
         return Rate.parse(value)
     except ValueError as exc:
@@ -151,7 +158,7 @@ def serve_command(
 
     starts, failures = _rate(rate, "--rate"), _rate(auth_failures, "--auth-failures")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
+        loops.run(
             run_server(
                 target,
                 host=host,
