@@ -100,6 +100,14 @@ def _rate(value: str, option: str) -> Rate:
     help="Seconds a connection has to send a request's headers; request bodies get as long.",
 )
 @click.option(
+    "--connect-timeout",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Seconds a browser has to confirm its call connected (POST …/connected) before "
+    "the call is hung up and its slot freed; 0 never hangs up.",
+)
+@click.option(
     "--emulator",
     is_flag=True,
     help="Start the bundled emulator in this process and use it as the provider.",
@@ -138,6 +146,7 @@ def serve_command(
     drain_timeout: float,
     max_connections: int | None,
     header_timeout: float,
+    connect_timeout: float,
     emulator: bool,
     static_dir: Path | None,
     base_url: str | None,
@@ -168,6 +177,7 @@ def serve_command(
                 max_connections=max_connections,
                 header_timeout=header_timeout,
                 body_timeout=header_timeout,
+                connect_timeout=connect_timeout,
                 public_url=public_url,
             )
         )
