@@ -317,6 +317,16 @@ class Report:
         doc = self.runs.get(key) or {}
         agents_doc = self.runs.get(f"{key}+agents") or {}
         self.add(f"## {title}", "")
+        if doc.get("server") == "light":
+            self.add(
+                "Server: the light reference server (`bench/_light_server.py`), which replays "
+                "the emulator's recorded reply with new ids and real-time pacing and drops the "
+                "input audio, so the client, not the server, runs out of CPU first. Sessions "
+                "per core by CPU come from the largest step within the lag limit, or, when "
+                "the shared machine's other load pushed every step over it, from the largest "
+                "step that ran without errors (`cpu_from_step` in results.json).",
+                "",
+            )
         if note := _skip_note(doc):
             self.add(note, "")
         rows = []
