@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from liveloop import session as session_module
-from liveloop.session import _InputRecorder
+from liveloop._runtime import recorder as recorder_module
+from liveloop._runtime.recorder import InputRecorder
 
 BYTES_PER_MS = 48.0  # PCM16 at 24 kHz
 
@@ -15,7 +15,7 @@ def ms(n: int, value: int = 1) -> bytes:
 
 
 def test_a_manual_turn_keeps_all_its_audio() -> None:
-    recorder = _InputRecorder(BYTES_PER_MS, manual=True)
+    recorder = InputRecorder(BYTES_PER_MS, manual=True)
     for _ in range(50):
         recorder.append(ms(100))  # five seconds, far past the preroll
     recorder.commit()
@@ -34,8 +34,8 @@ class Clock:
 
 def test_voice_turns_keep_only_the_preroll_until_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
-    monkeypatch.setattr(session_module.time, "monotonic", clock)
-    recorder = _InputRecorder(BYTES_PER_MS)
+    monkeypatch.setattr(recorder_module.time, "monotonic", clock)
+    recorder = InputRecorder(BYTES_PER_MS)
     for _ in range(50):  # a microphone: 100 ms of audio every 100 ms
         recorder.append(ms(100))
         clock.now += 0.1
@@ -46,8 +46,8 @@ def test_a_fast_sender_keeps_what_the_provider_may_still_pin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = Clock()
-    monkeypatch.setattr(session_module.time, "monotonic", clock)
-    recorder = _InputRecorder(BYTES_PER_MS)
+    monkeypatch.setattr(recorder_module.time, "monotonic", clock)
+    recorder = InputRecorder(BYTES_PER_MS)
     for _ in range(30):  # three seconds of audio sent in 30 ms
         recorder.append(ms(100))
         clock.now += 0.001
@@ -57,7 +57,7 @@ def test_a_fast_sender_keeps_what_the_provider_may_still_pin(
 
 
 def test_provider_times_restart_with_each_connection() -> None:
-    recorder = _InputRecorder(BYTES_PER_MS)
+    recorder = InputRecorder(BYTES_PER_MS)
     recorder.append(ms(500, 1))
     recorder.new_connection()
     recorder.pin("item_2", 0)
