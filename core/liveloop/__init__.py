@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import actions, events
     from .actions import Action
-    from .app import App, Handler, HandlerRun, SessionHandler
+    from .app import App, Handler, HandlerRun, RouteCall, SessionHandler
+    from .calls import CallControl, PhoneCall
     from .codec import CodecFactory, EventCodec
     from .config import (
         AudioFormat,
@@ -58,6 +59,9 @@ _EXPORTS: dict[str, str] = {
     "Handler": "app",
     "HandlerRun": "app",
     "SessionHandler": "app",
+    "RouteCall": "app",
+    "CallControl": "calls",
+    "PhoneCall": "calls",
     "CodecFactory": "codec",
     "EventCodec": "codec",
     "AudioFormat": "config",
@@ -135,6 +139,7 @@ __all__ = [
     "App",
     "AudioFormat",
     "AudioOut",
+    "CallControl",
     "Capability",
     "CodecFactory",
     "ConfigError",
@@ -149,10 +154,12 @@ __all__ = [
     "InputTranscription",
     "LiveloopError",
     "MediaChannel",
+    "PhoneCall",
     "PluginError",
     "PluginInfo",
     "ProviderError",
     "ProviderSpec",
+    "RouteCall",
     "SemanticVAD",
     "ServerVAD",
     "Session",

@@ -22,6 +22,7 @@ from ._runtime.confirm import Confirmations
 from ._runtime.context import Context
 from ._runtime.inbox import TurnInbox
 from ._runtime.link import CLOSE_TIMEOUT, Link
+from ._runtime.phone import PhoneLine
 from ._runtime.playback import AudioOut, Playback
 from ._runtime.recovery import UPDATE_TIMEOUT, Recovery, Reopen
 from ._runtime.responses import Responses
@@ -29,6 +30,7 @@ from ._runtime.tasks import Tasks
 from ._runtime.toolrunner import ToolRunner
 from ._runtime.userinput import UserInput
 from .actions import CancelResponse, CreateResponse, SendText
+from .calls import CallControl, PhoneCall
 from .codec import EventCodec
 from .config import SessionConfig
 from .errors import LiveloopError, SessionClosed
@@ -103,6 +105,7 @@ class Session:
         self._tools = ToolRunner(ctx, link, bus, self._responses, tools_from(tools))
         self._input = UserInput(ctx, link, bus)
         self._inbox = TurnInbox(ctx, bus, self._input, self._playback)
+        self._phone = PhoneLine(ctx, bus, self._inbox)
         self._recovery = Recovery(
             ctx,
             link,
@@ -128,6 +131,11 @@ class Session:
             await self.close()
             raise
         _log.info("session started", **self._ctx.log, pair=self.config.pair)
+
+    @property
+    def call(self) -> PhoneCall | None:
+        """The phone call this session serves (``None`` outside phone calls)."""
+        return self._phone.call
 
     @property
     def config(self) -> SessionConfig:
@@ -174,6 +182,7 @@ class Session:
         self._playback.fail_all(reason)
         self._confirmations.fail_all(reason)
         self._link.fail_waiting(reason)
+        self._phone.close()
         await self._link.close()
         await self._tasks.close(CLOSE_TIMEOUT)
         error = None if reason.cause is None else str(reason)
@@ -351,6 +360,30 @@ class Session:
                 yield event
         finally:
             sub.unsubscribe()
+
+    # -- phone calls -----------------------------------------------------------------------
+
+    def attach_call(self, call: PhoneCall, control: CallControl) -> None:
+        """Make this session serve a phone call (for servers, before the handler runs)."""
+        self._phone.attach(call, control)
+
+    async def transfer(self, target: str) -> None:
+        """Hand the phone call to ``target`` (a ``tel:``/``sip:`` URI or a number).
+
+        Raises :class:`LiveloopError` outside phone calls, or with the cause when the
+        carrier or provider refuses (e.g. a bridged call without carrier credentials).
+        """
+        await self._phone.control("transfer").transfer(target)
+
+    async def hang_up(self) -> None:
+        """End the phone call (the session then closes)."""
+        await self._phone.control("hang_up").hang_up()
+
+    def inject(self, event: Event) -> None:
+        """Handle ``event`` as if the provider had sent it: for events that reach this
+        process outside the provider's link (a carrier's DTMF key presses)."""
+        if not self._ctx.closed:
+            self._bus.dispatch(event)
 
     def _cancel_speech(self, speech: Speech) -> None:
         if self._responses.cancel(speech) or self._tools.cancel(speech):

@@ -17,10 +17,10 @@ from pydantic import TypeAdapter
 import liveloop
 from liveloop.actions import Action
 from liveloop.errors import ConnectionLost
-from liveloop.tools import tools_from
 from liveloop.events import Event, SessionStarted, SessionUpdated
 from liveloop.matrix import Capability
 from liveloop.provider_errors import ProviderErrors
+from liveloop.tools import tools_from
 
 EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
 

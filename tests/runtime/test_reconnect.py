@@ -126,7 +126,7 @@ async def test_an_orphaned_tool_output_becomes_context(make_runtime: Callable[..
         await release.wait()
         return f"booking {code}"
 
-    session, links = await make_runtime(tools=[slow_lookup])
+    _, links = await make_runtime(tools=[slow_lookup])
     first = links.opened[0]
     first.push(ResponseStarted(response_id="r1"))
     first.push(

@@ -29,6 +29,10 @@ class TurnInbox:
         bus.on(UserTurn, self._on_turn)
         bus.publish_never(UserTurn)  # published here, completed
 
+    def add(self, event: UserTurn) -> None:
+        """A turn that did not come from the provider (DTMF digits)."""
+        self._on_turn(event)
+
     def _on_turn(self, event: UserTurn) -> None:
         turn = self._user_input.complete(event.turn)
         interrupted = self._playback.take_interrupting(turn.item_id)
