@@ -119,7 +119,9 @@ async def test_no_reconnect_policy_closes_at_once(make_runtime: Callable[..., An
     assert len(links.opened) == 1
 
 
-async def test_an_orphaned_tool_output_becomes_context(make_runtime: Callable[..., Any]) -> None:
+async def test_an_orphaned_tool_call_is_restored_and_answered_once(
+    make_runtime: Callable[..., Any],
+) -> None:
     release = asyncio.Event()
 
     async def slow_lookup(code: str) -> str:
@@ -138,10 +140,14 @@ async def test_an_orphaned_tool_output_becomes_context(make_runtime: Callable[..
     await eventually(lambda: len(links.opened) == 2)
     release.set()
     second = links.opened[1]
-    await eventually(lambda: len(second.sent_kinds("add_history")) >= 1)
-    texts = [h["text"] for h in second.sent_kinds("add_history")]
-    assert any("booking A1" in text for text in texts)
+    await eventually(lambda: bool(second.sent_kinds("create_response")))
+    [restored] = second.sent_kinds("restore_tool_call")
+    assert restored["call_id"] == "c1" and "booking A1" in restored["output"]
+    assert restored["name"] == "slow_lookup" and restored["arguments"] == '{"code": "A1"}'
     assert second.sent_kinds("send_tool_output") == []
+    kinds = [m["kind"] for m in second.sent]
+    assert kinds.index("restore_tool_call") < kinds.index("create_response")
+    assert len(second.sent_kinds("create_response")) == 1  # one response speaks the result
 
 
 async def test_rollover_before_the_session_limit_loses_no_turn(

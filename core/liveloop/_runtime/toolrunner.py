@@ -2,14 +2,14 @@
 the model is asked to go on once a response's calls are all answered.
 
 A call still running (or answered but not yet sent) when the connection is replaced
-belongs to a conversation the new connection does not know: its output goes back as
-context instead, followed by one response, so the user hears the result. A call is
-never run twice.
+belongs to a conversation the new connection does not know: the call and its output are
+restored there as conversation items, followed by one response, so the user hears the
+result. A call is never run twice.
 """
 
 from __future__ import annotations
 
-from ..actions import Action, AddHistory, CreateResponse, SendToolOutput
+from ..actions import Action, CreateResponse, RestoreToolCall, SendToolOutput
 from ..events import ErrorEvent, ResponseDone, ToolCall, ToolResult
 from ..log import bind_context, get_logger
 from ..speech import Speech
@@ -37,7 +37,7 @@ class ToolRunner:
         self._ctx = ctx
         self._link = link
         self._responses = responses
-        self._names: dict[str, str] = {}  # every call seen: call id -> tool name
+        self._calls: dict[str, ToolCall] = {}  # every call seen, by call id
         self._running: dict[str, str] = {}  # call id -> tool name
         self._answered: set[str] = set()
         self._by_response: dict[str, set[str]] = {}
@@ -50,9 +50,9 @@ class ToolRunner:
         bus.on(ResponseDone, self._on_response_done)
 
     def _on_call(self, event: ToolCall) -> None:
-        if event.call_id in self._names:
+        if event.call_id in self._calls:
             return  # exactly once, even if the provider repeats itself
-        self._names[event.call_id] = event.name
+        self._calls[event.call_id] = event
         self._running[event.call_id] = event.name
         if event.response_id is not None:
             self._by_response.setdefault(event.response_id, set()).add(event.call_id)
@@ -71,7 +71,7 @@ class ToolRunner:
                 return
             output = SendToolOutput(call_id=event.call_id, output=outcome.output)
             orphaned = event.call_id in self._orphaned
-            self._link.send(self._as_context(output, event.name) if orphaned else output)
+            self._link.send(self._restored(output) if orphaned else output)
             self._ctx.metrics.tool_calls += 1
             self._ctx.publish(
                 ToolResult(
@@ -115,16 +115,20 @@ class ToolRunner:
             speech, self._orphans_speech = self._orphans_speech, None
             self._responses.request(CreateResponse(), "tool_followup", speech)
 
-    def _as_context(self, output: SendToolOutput, name: str) -> Action:
-        # The call belonged to a connection that is gone; tell the model the result.
+    def _restored(self, output: SendToolOutput) -> Action:
+        # The call belonged to a connection that is gone: the new one gets the call and its
+        # output as conversation items.
+        call = self._calls[output.call_id]
         self._ctx.publish(
             ErrorEvent(
                 code="tool_output_restored",
-                message=f"the output of {name} ({output.call_id}) was added as context "
-                "because the connection was replaced",
+                message=f"the output of {call.name} ({call.call_id}) was restored with its call"
+                " because the connection was replaced",
             )
         )
-        return AddHistory(role="assistant", text=f"(tool {name} returned: {output.output})")
+        return RestoreToolCall(
+            call_id=call.call_id, name=call.name, arguments=call.arguments, output=output.output
+        )
 
     def forget_link(self) -> None:
         """The connection was replaced: calls still running, and outputs not yet sent,
@@ -136,7 +140,7 @@ class ToolRunner:
             nonlocal restored
             if isinstance(action, SendToolOutput):
                 restored += 1
-                return self._as_context(action, self._names.get(action.call_id, "a tool"))
+                return self._restored(action)
             return action
 
         self._link.rewrite(rewrite)

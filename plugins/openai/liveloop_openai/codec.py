@@ -22,6 +22,7 @@ from liveloop.actions import (
     ClearOutputAudio,
     CommitAudio,
     CreateResponse,
+    RestoreToolCall,
     SendText,
     SendToolOutput,
     TruncateItem,
@@ -506,6 +507,23 @@ class OpenAICodec:
         item = {"type": "function_call_output", "call_id": action.call_id, "output": action.output}
         return [_event("conversation.item.create", action.event_id, item=item)]
 
+    def _restore_tool_call(self, action: RestoreToolCall) -> list[dict[str, Any]]:
+        call = {
+            "type": "function_call",
+            "call_id": action.call_id,
+            "name": action.name,
+            "arguments": action.arguments,
+        }
+        output = {
+            "type": "function_call_output",
+            "call_id": action.call_id,
+            "output": action.output,
+        }
+        return [
+            _event("conversation.item.create", action.event_id, item=call),
+            _event("conversation.item.create", None, item=output),
+        ]
+
 
 _Decoder = Callable[[OpenAICodec, dict[str, Any]], list[Event]]
 _Encoder = Callable[[OpenAICodec, Any], list[dict[str, Any]]]
@@ -551,6 +569,7 @@ _ENCODERS: dict[type, _Encoder] = {
     ClearOutputAudio: OpenAICodec._clear_output_audio,
     TruncateItem: OpenAICodec._truncate_item,
     SendToolOutput: OpenAICodec._send_tool_output,
+    RestoreToolCall: OpenAICodec._restore_tool_call,
 }
 
 
