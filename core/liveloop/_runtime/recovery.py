@@ -38,6 +38,7 @@ _log = get_logger("liveloop.session")
 
 UPDATE_TIMEOUT = 10.0  # longest wait for the provider to confirm a configuration
 _HISTORY_TURNS = 50  # conversation turns restored after a reconnect
+_MIN_RESTORE_S = 1.0  # the least time a restore gets while more attempts are left
 _ROLLOVER_MARGIN = 0.1  # roll over this share of the session limit before it (<= 60 s)
 
 Reopen = Callable[[], Awaitable[tuple[EventCodec, Connection]]]
@@ -155,13 +156,14 @@ class Recovery:
         old = self._link.connection
         delay = 0.0 if rollover else policy.initial_delay
         last: BaseException = cause
-        for attempt in range(1, max(policy.attempts, 1) + 1):
+        attempts = max(policy.attempts, 1)
+        for attempt in range(1, attempts + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             await asyncio.sleep(min(delay, remaining))
             try:
-                await self._attempt(policy, deadline, rollover=rollover)
+                await self._attempt(policy, deadline, attempts - attempt + 1, rollover=rollover)
             except _AttemptFailed as failed:
                 last = failed.cause
                 if isinstance(last, ProviderError) and self._ctx.errors.ends_session(
@@ -185,7 +187,9 @@ class Recovery:
         reason = "connection to the provider lost and not restored"
         await self._shutdown(SessionClosed(reason, last))
 
-    async def _attempt(self, policy: ReconnectPolicy, deadline: float, *, rollover: bool) -> None:
+    async def _attempt(
+        self, policy: ReconnectPolicy, deadline: float, left: int, *, rollover: bool
+    ) -> None:
         assert self._reopen is not None
         try:
             async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
@@ -200,7 +204,7 @@ class Recovery:
             raise _AttemptFailed(exc) from None
         lost = self._link.attach(codec, connection)
         try:
-            await self._restore(lost, deadline)
+            await self._restore(lost, deadline, left)
         except _AttemptFailed:
             self._link.suspend()
             self._ctx.tasks.spawn(close_quietly(connection), "close-failed")
@@ -208,15 +212,20 @@ class Recovery:
         self._restored()
         self._link.open()
 
-    async def _restore(self, lost: asyncio.Future[ConnectionLost], deadline: float) -> None:
+    async def _restore(
+        self, lost: asyncio.Future[ConnectionLost], deadline: float, left: int
+    ) -> None:
         """Configure the new connection and replay the conversation as text; wait for the
-        provider to confirm, within what is left of the window."""
+        provider to confirm, within a fair share of what is left of the window (so that a
+        provider that never confirms leaves time for the other attempts)."""
         event_id = self._ctx.event_id()
         confirmed = self._confirmations.expect(event_id)
         actions: list[Action] = [UpdateSession(config=self._ctx.config, event_id=event_id)]
         actions += [AddHistory(role=role, text=text) for role, text in self.history]
         self._link.restore(actions)
-        bound = max(min(UPDATE_TIMEOUT, deadline - time.monotonic()), 0.0)
+        remaining = max(deadline - time.monotonic(), 0.0)
+        share = remaining if left <= 1 else max(remaining / left, min(_MIN_RESTORE_S, remaining))
+        bound = min(UPDATE_TIMEOUT, share)
         try:
             waiting: list[asyncio.Future[Any]] = [confirmed, lost]
             done, _ = await asyncio.wait(waiting, timeout=bound, return_when="FIRST_COMPLETED")
