@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .metrics import SessionMetrics, TurnMetrics
     from .plugins import PluginInfo, get_plugin_manager, register, unregister
     from .session import AudioOut, Session
-    from .specs import ProviderSpec, TransportSpec
+    from .specs import ProviderSpec, RouteSpec, TransportSpec
     from .speech import Speech
     from .tools import Tool, ToolOutcome, tool
     from .transport import Connection, Connector, MediaChannel
@@ -98,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "AudioOut": "session",
     "Session": "session",
     "ProviderSpec": "specs",
+    "RouteSpec": "specs",
     "TransportSpec": "specs",
     "Speech": "speech",
     "Tool": "tools",
@@ -160,6 +161,7 @@ __all__ = [
     "ProviderError",
     "ProviderSpec",
     "RouteCall",
+    "RouteSpec",
     "SemanticVAD",
     "ServerVAD",
     "Session",

@@ -23,7 +23,7 @@ from ..actions import (
     CommitAudio,
     TruncateItem,
 )
-from ..codec import EventCodec
+from ..codec import EventCodec, LocalEvents
 from ..errors import ConnectionLost
 from ..events import Event
 from ..log import get_logger
@@ -218,8 +218,9 @@ class Link:
                     continue
                 action, restoring = found
                 connection = self.connection
+                codec = self.codec
                 try:
-                    for message in self.codec.encode(action):
+                    for message in codec.encode(action):
                         await connection.send(message)
                 except ConnectionLost as exc:
                     # The outbox keeps the action for the next connection; a restore is
@@ -229,6 +230,10 @@ class Link:
                     self._lose(connection, exc)
                     continue
                 self._sent(action, restoring)
+                if isinstance(codec, LocalEvents):
+                    # Events the codec made itself (what its provider never confirms).
+                    for event in codec.take_local_events():
+                        self._dispatch(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
