@@ -185,7 +185,8 @@ class _BytesProtocol(asyncio.Protocol):
             window = self._tail + data
             if self.done is not None and self.marker in window and not self.done.done():
                 self.done.set_result(None)
-            self._tail = window[-len(self.marker) :]
+            # Keep one byte less than the marker: a marker already seen must not match again.
+            self._tail = window[-(len(self.marker) - 1) :]
             return
         self.ws.receive_data(data)
         for event in self.ws.events_received():
