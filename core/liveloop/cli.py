@@ -66,7 +66,10 @@ def capabilities_command(as_json: bool) -> None:
         click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
         return
     if not rows:
-        click.echo("No provider/transport pairs installed (pip install liveloop-openai-websocket).")
+        click.echo(
+            "No provider/transport pairs installed: install a provider plugin and a "
+            "transport plugin for it (`liveloop plugins` lists what is installed)."
+        )
         return
     table = []
     for row in rows:
@@ -88,24 +91,28 @@ def capabilities_command(as_json: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--transport",
-    default="websocket",
-    show_default=True,
-    help="The openai transport to run over (see `liveloop capabilities`).",
+    "--provider",
+    default=None,
+    help="The provider to run (default: the installed one; see `liveloop capabilities`).",
 )
-@click.option("--live", is_flag=True, help="Run against OpenAI (needs OPENAI_API_KEY).")
+@click.option(
+    "--transport",
+    default=None,
+    help="The transport to run over (default: the provider's; see `liveloop capabilities`).",
+)
+@click.option("--live", is_flag=True, help="Run against the provider itself (needs its API key).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def demo(transport: str, live: bool, as_json: bool) -> None:
+def demo(provider: str | None, transport: str | None, live: bool, as_json: bool) -> None:
     """Run a restaurant concierge end to end: emulator, caller, tools, barge-in-safe audio."""
     from .demo import run_demo
 
-    _run_command(run_demo(transport=transport, live=live, as_json=as_json))
+    _run_command(run_demo(provider=provider, transport=transport, live=live, as_json=as_json))
 
 
 @cli.command()
 @click.argument("target", metavar="MODULE:APP")
 @click.option("--session", "session_name", default=None, help="The handler to run (by name).")
-@click.option("--live", is_flag=True, help="Run against OpenAI (needs OPENAI_API_KEY).")
+@click.option("--live", is_flag=True, help="Run against the provider itself (needs its API key).")
 @click.option(
     "--script",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -52,7 +52,8 @@ class UnsupportedTransport(LiveloopError):
     """The provider/transport pair asked for is not in the capability matrix.
 
     ``available`` lists the pairs that are installed (``"provider/transport"``);
-    ``install_hint`` names the package that would add the pair, where known.
+    ``install_hint`` names the package that would add the pair, where the installed
+    plugins declare it. An empty ``provider`` means no pair is installed at all.
     """
 
     def __init__(
@@ -67,7 +68,10 @@ class UnsupportedTransport(LiveloopError):
         self.available = list(available)
         self.install_hint = install_hint
         pairs = ", ".join(self.available) if self.available else "none"
-        message = f"{provider}/{transport} is not available (installed pairs: {pairs})"
+        if provider:
+            message = f"{provider}/{transport} is not available (installed pairs: {pairs})"
+        else:
+            message = "no provider/transport pair is installed"
         if install_hint:
             message += f"; install {install_hint} to add it"
         super().__init__(message)

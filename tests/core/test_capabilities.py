@@ -3,6 +3,7 @@ unknown pairs raise UnsupportedTransport with a hint, clashes are PluginErrors."
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import TYPE_CHECKING, Any
 
@@ -104,56 +105,47 @@ def test_pairs_are_sorted_and_disappear_on_unregister(
 # -- unsupported pairs ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("transport", "hint"),
-    [
-        ("websocket", "liveloop-openai and liveloop-openai-websocket"),
-        ("webrtc", "liveloop-openai and liveloop-openai-webrtc"),
-        ("carrier-pigeon", "liveloop-openai"),
-    ],
-)
-def test_unsupported_pair_without_provider_hints_both_packages(
+def test_unsupported_pair_hints_the_provider_package_its_transports_declare(
     manager: PluginManager,
     fake_plugin: FakePluginFactory,
     provider_spec: ProviderFactory,
     transport_spec: TransportFactory,
-    transport: str,
-    hint: str,
 ) -> None:
-    fake_plugin(
-        "fake",
-        providers=[provider_spec("fakeprov")],
-        transports=[transport_spec("fakeprov", "faketrans")],
-    )
+    # A transport installed without its provider names the provider's package.
+    needs = dataclasses.replace(transport_spec("acme", "ws"), provider_package="liveloop-acme")
+    fake_plugin("fake", providers=[provider_spec("fakeprov")], transports=[needs])
 
     with pytest.raises(UnsupportedTransport) as caught:
-        liveloop.resolve("openai", transport, manager)
+        liveloop.resolve("acme", "ws", manager)
 
     error = caught.value
-    assert (error.provider, error.transport) == ("openai", transport)
-    assert error.available == ["fakeprov/faketrans"]
-    assert error.install_hint == hint
+    assert (error.provider, error.transport) == ("acme", "ws")
+    assert error.available == []
+    assert error.install_hint == "liveloop-acme"
     message = str(error)
-    assert f"openai/{transport}" in message
-    assert "installed pairs: fakeprov/faketrans" in message
-    assert f"install {hint}" in message
+    assert "acme/ws" in message
+    assert "installed pairs: none" in message
+    assert "install liveloop-acme to add it" in message
 
 
 @pytest.mark.parametrize(
     ("transport", "hint"),
-    [("websocket", "liveloop-openai-websocket"), ("webrtc", "liveloop-openai-webrtc")],
+    [("websocket", "liveloop-gemini-websocket"), ("phone", "liveloop-gemini-phone")],
 )
-def test_unsupported_pair_with_provider_hints_the_transport_package(
+def test_unsupported_pair_hints_the_transport_package_its_provider_declares(
     manager: PluginManager,
     fake_plugin: FakePluginFactory,
     provider_spec: ProviderFactory,
     transport: str,
     hint: str,
 ) -> None:
-    fake_plugin("openai-codec", providers=[provider_spec("openai")])
+    # Any provider plugin (here a Gemini one) names the packages of its transports.
+    declared = {"websocket": "liveloop-gemini-websocket", "phone": "liveloop-gemini-phone"}
+    gemini = dataclasses.replace(provider_spec("gemini"), transport_packages=declared)
+    fake_plugin("gemini-codec", providers=[gemini])
 
     with pytest.raises(UnsupportedTransport) as caught:
-        liveloop.resolve("openai", transport, manager)
+        liveloop.resolve("gemini", transport, manager)
 
     assert caught.value.install_hint == hint
     assert caught.value.available == []
@@ -169,13 +161,22 @@ def test_unknown_pair_has_no_hint(manager: PluginManager) -> None:
     assert "; install" not in str(caught.value)
 
 
+def test_core_has_no_table_of_packages() -> None:
+    # The hints come from the installed plugins' metadata only.
+    import liveloop.matrix
+
+    assert not hasattr(liveloop.matrix, "KNOWN_PACKAGES")
+
+
 async def test_connect_resolves_from_the_matrix(
     manager: PluginManager, fake_plugin: FakePluginFactory, provider_spec: ProviderFactory
 ) -> None:
-    fake_plugin("openai-codec", providers=[provider_spec("openai")])
+    declared = {"webrtc": "liveloop-acme-webrtc"}
+    acme = dataclasses.replace(provider_spec("acme"), transport_packages=declared)
+    fake_plugin("acme-codec", providers=[acme])
 
-    with pytest.raises(UnsupportedTransport, match="liveloop-openai-webrtc"):
-        async with liveloop.connect(provider="openai", transport="webrtc", plugins=manager):
+    with pytest.raises(UnsupportedTransport, match="liveloop-acme-webrtc"):
+        async with liveloop.connect(provider="acme", transport="webrtc", plugins=manager):
             pytest.fail("connected to a pair that is not installed")
 
 

@@ -2,7 +2,9 @@
 
 Against the bundled emulator (default) the caller speaks its lines as tone speech and
 the assistant's lines are decoded from the audio the caller receives; with ``live`` the
-same handler runs against OpenAI and the caller's lines are sent as typed text.
+same handler runs against the provider's public endpoint (for OpenAI, with
+``OPENAI_API_KEY``) and the caller's lines are sent as typed text. What is specific to a
+provider (its key variable, how a session reaches the emulator) comes from its plugin.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import LiveloopError
+from ..specs import ProviderSpec
 from ..turns import SessionTurn
 from .concierge import CALLER_LINES, Bookings, concierge_app, emulator_script
 from .transcript import Follower, Transcript
@@ -24,7 +27,6 @@ EMULATOR_SPEED = 4.0
 """The emulator paces its audio at four times real time, so the demo takes seconds."""
 DEMO_TIMEOUT = 60.0
 REPLY_TIMEOUT = 20.0
-DEMO_KEY = "sk-liveloop-demo"
 
 
 class DemoError(LiveloopError):
@@ -47,16 +49,44 @@ async def _replies(follower: Follower, count: int) -> None:
 
 
 async def run_demo(
-    *, transport: str = "websocket", live: bool = False, as_json: bool = False
+    *,
+    provider: str | None = None,
+    transport: str | None = None,
+    live: bool = False,
+    as_json: bool = False,
 ) -> DemoResult:
-    """Run the concierge demo and print it; raises :class:`DemoError` with the cause."""
+    """Run the concierge demo and print it; raises :class:`DemoError` with the cause.
+
+    ``provider`` ``None`` is the provider a session naming none gets; ``transport``
+    ``None`` is the provider's default transport.
+    """
     try:
-        return await asyncio.wait_for(_run(transport, live, as_json), DEMO_TIMEOUT)
+        return await asyncio.wait_for(_run(provider, transport, live, as_json), DEMO_TIMEOUT)
     except TimeoutError:
         raise DemoError(f"the demo did not finish within {DEMO_TIMEOUT:.0f} s") from None
 
 
-async def _run(transport: str, live: bool, as_json: bool) -> DemoResult:
+def _where(provider: str | None, transport: str | None) -> tuple[ProviderSpec, str]:
+    from ..matrix import default_provider
+    from ..plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    name = provider or default_provider(manager)
+    registered = manager.providers().get(name)
+    if registered is None:
+        raise DemoError(f"provider {name} is not installed (see `liveloop plugins`)")
+    spec = registered.spec
+    chosen = transport or spec.defaults.get("transport")
+    if not isinstance(chosen, str):
+        raise DemoError(f"name a transport: provider {name} declares no default")
+    return spec, chosen
+
+
+async def _run(
+    provider: str | None, transport: str | None, live: bool, as_json: bool
+) -> DemoResult:
+    spec, transport = _where(provider, transport)
+    pair = f"{spec.name}/{transport}"
     transcript = Transcript(as_json=as_json)
     bookings = Bookings()
 
@@ -65,14 +95,15 @@ async def _run(transport: str, live: bool, as_json: bool) -> DemoResult:
 
     app = concierge_app(bookings, on_turn)
     async with AsyncExitStack() as stack:
+        options: dict[str, Any] = {"provider": spec.name, "transport": transport}
         if live:
-            if not os.environ.get("OPENAI_API_KEY"):
-                raise DemoError(
-                    "--live talks to OpenAI and needs OPENAI_API_KEY in the environment"
-                )
-            options: dict[str, Any] = {"transport": transport}
-            transcript.info(f"liveloop demo: openai/{transport} against OpenAI")
+            key = spec.api_key_env
+            if key and not os.environ.get(key):
+                raise DemoError(f"--live talks to {spec.name} and needs {key} in the environment")
+            transcript.info(f"liveloop demo: {pair} against {spec.name}'s public endpoint")
         else:
+            if spec.emulator is None:
+                raise DemoError(f"provider {spec.name} cannot run on the bundled emulator")
             try:
                 from liveloop_emulator import Emulator
             except ImportError:
@@ -82,10 +113,10 @@ async def _run(transport: str, live: bool, as_json: bool) -> DemoResult:
             emulator = await stack.enter_async_context(
                 Emulator(script=emulator_script(), speed=EMULATOR_SPEED)
             )
-            options = {"transport": transport, "api_key": DEMO_KEY, "base_url": emulator.base_url}
+            options = {**spec.emulator.options(emulator), **options}
             transcript.info(
-                f"liveloop demo: openai/{transport} against the bundled emulator "
-                f"at {emulator.base_url} (the caller speaks in tone speech)"
+                f"liveloop demo: {pair} against the bundled emulator "
+                f"at {options.get('base_url')} (the caller speaks in tone speech)"
             )
         run = await stack.enter_async_context(app.start("concierge", **options))
         session = run.session

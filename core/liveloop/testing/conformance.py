@@ -28,10 +28,9 @@ import liveloop
 from liveloop.events import Interrupted, ResponseDone
 from liveloop.matrix import Capability, resolve
 from liveloop.testing import EmulatorThread, Heard, ToolLog, speak
-from liveloop.testing.plugin import TEST_KEY
+from liveloop.testing.target import EmulatorTarget, emulated_provider
 from liveloop.testing.voice import utterance
 
-MODEL = "gpt-realtime"
 TEST_TIMEOUT = 30.0
 CONNECT_BOUND = 5.0
 CLOSE_BOUND = 1.0
@@ -65,21 +64,22 @@ def capability(request: pytest.FixtureRequest) -> Capability:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorThread]:
+def emulator(capability: Capability) -> Iterator[EmulatorThread]:
     from liveloop_emulator import Rule
 
+    _, emulated = emulated_provider(capability.provider)
     script = [Rule(match="weather", tool="lookup_weather", arguments={"city": "Paris"})]
-    with EmulatorThread(speed=4.0, script=script) as running:
-        yield running
+    with EmulatorTarget(emulated, speed=4.0, script=script) as running:
+        assert isinstance(running, EmulatorTarget)
+        yield running.emulator
 
 
 def _options(capability: Capability, emulator: EmulatorThread, **extra: Any) -> dict[str, Any]:
+    _, emulated = emulated_provider(capability.provider)
     return {
+        **emulated.options(emulator.emulator),
         "provider": capability.provider,
         "transport": capability.transport,
-        "model": MODEL,
-        "api_key": TEST_KEY,
-        "base_url": emulator.base_url,
         **extra,
     }
 

@@ -8,7 +8,10 @@ Fixtures:
   ``liveloop_emulator_options`` fixture (override it) and the
   ``@pytest.mark.liveloop_emulator(**options)`` marker, e.g. ``script=[Rule(...)]``.
 - ``liveloop_options``: keyword arguments that point ``liveloop.connect``,
-  ``App.start`` or ``App.run`` at that emulator (``api_key`` and ``base_url``).
+  ``App.start`` or ``App.run`` at that emulator (``provider``, ``api_key``,
+  ``base_url``), as the provider plugin declares them (its spec's ``emulator``).
+- ``liveloop_provider``: the provider ``liveloop_options`` is for; ``None`` (the
+  default) is the provider a session naming none gets. Override it to test another.
 
 Nothing here imports the emulator until a fixture is used, so the plugin costs nothing
 in projects that never use it.
@@ -23,10 +26,6 @@ from typing import Any
 import pytest
 
 from .emulator import EmulatorThread
-
-TEST_KEY = "sk-liveloop-test"
-"""The API key the fixtures use (unless ``api_keys`` is set); the emulator accepts any
-``sk-`` key by default."""
 
 DEFAULT_SPEED = 4.0
 """Emulator audio pacing for tests: four times real time."""
@@ -98,12 +97,26 @@ def liveloop_emulator(
 
 
 @pytest.fixture
-def liveloop_options(liveloop_emulator: EmulatorThread) -> dict[str, Any]:
-    """``api_key`` and ``base_url`` for the test's emulator: ``connect(**liveloop_options)``.
+def liveloop_provider() -> str | None:
+    """The provider of ``liveloop_options`` (``None``: the default provider)."""
+    return None
 
-    The key is :data:`TEST_KEY`, or the first of the emulator's ``api_keys`` option when
-    that restricts the keys it accepts.
+
+@pytest.fixture
+def liveloop_options(
+    liveloop_emulator: EmulatorThread, liveloop_provider: str | None
+) -> dict[str, Any]:
+    """``provider``, ``api_key`` and ``base_url`` for the test's emulator:
+    ``connect(**liveloop_options)``.
+
+    The key is the provider plugin's test key, or the first of the emulator's
+    ``api_keys`` option when that restricts the keys it accepts.
     """
+    from .target import emulated_provider
+
+    _, emulated = emulated_provider(liveloop_provider)
+    options = emulated.options(liveloop_emulator.emulator)
     keys = list(liveloop_emulator.options.get("api_keys") or ())
-    key = keys[0] if keys else TEST_KEY
-    return {"api_key": key, "base_url": liveloop_emulator.base_url}
+    if keys:
+        options["api_key"] = keys[0]
+    return options

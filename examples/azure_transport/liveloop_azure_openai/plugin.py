@@ -34,6 +34,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
             transport="azure_websocket",
             connector=AzureConnector(),
             features=FEATURES,
+            provider_package="liveloop-openai",
             description="OpenAI Realtime on Azure OpenAI (api-key header, deployment as model)",
         )
     )

@@ -60,6 +60,7 @@ from ._fields import (
     opt_str,
 )
 from ._turns import TurnQueue
+from .defaults import with_defaults
 from .say import say_instructions
 from .session_config import session_update_payload
 
@@ -123,7 +124,7 @@ class OpenAICodec:
     """
 
     def __init__(self, config: SessionConfig) -> None:
-        self._config = config
+        self._config = with_defaults(config)
         payload = session_update_payload(config)
         self._turns = TurnQueue(transcribing=_transcribing(payload))
         self._reported_calls: set[str] = set()
@@ -417,7 +418,7 @@ class OpenAICodec:
 
     def _update_session(self, action: UpdateSession) -> list[dict[str, Any]]:
         payload = session_update_payload(action.config)
-        self._config = action.config
+        self._config = with_defaults(action.config)
         self._turns.transcribing = _transcribing(payload)
         return [_event("session.update", action.event_id, session=payload)]
 

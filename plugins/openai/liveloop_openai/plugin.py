@@ -7,6 +7,8 @@ from collections.abc import Callable
 from liveloop import Features, ProviderSpec, hookimpl
 
 from .codec import OpenAICodec
+from .defaults import DEFAULTS, TRANSPORT_PACKAGES
+from .emulated import OpenAIEmulated
 
 __all__ = ["FEATURES", "register_providers"]
 
@@ -39,5 +41,10 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
             base_url_env="OPENAI_BASE_URL",
             default_base_url="https://api.openai.com/v1",
             max_session_seconds=3600,
+            defaults=DEFAULTS,
+            transport_packages=TRANSPORT_PACKAGES,
+            # The provider with the most pairs serves sessions that name none.
+            priority=10,
+            emulator=OpenAIEmulated(),
         )
     )

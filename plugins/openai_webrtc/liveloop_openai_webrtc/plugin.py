@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from liveloop import Connection, Connector, Features, SessionConfig, TransportSpec, hookimpl
+from liveloop_openai.defaults import PROVIDER_PACKAGE
 
 PEER_FEATURES = Features(
     audio_in=True,
@@ -60,6 +61,7 @@ def transport_specs() -> list[TransportSpec]:
     return [
         TransportSpec(
             provider="openai",
+            provider_package=PROVIDER_PACKAGE,
             transport="webrtc",
             connector=_Deferred(".peer", "WebRTCConnector"),
             features=PEER_FEATURES,
@@ -70,6 +72,7 @@ def transport_specs() -> list[TransportSpec]:
         ),
         TransportSpec(
             provider="openai",
+            provider_package=PROVIDER_PACKAGE,
             transport="webrtc_sideband",
             connector=_Deferred(".sideband", "SidebandConnector"),
             features=SIDEBAND_FEATURES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveloop import Features, TransportSpec, hookimpl
+from liveloop_openai.defaults import PROVIDER_PACKAGE
 
 from .connection import WebSocketConnector
 
@@ -29,6 +30,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
     register(
         TransportSpec(
             provider="openai",
+            provider_package=PROVIDER_PACKAGE,
             transport="websocket",
             connector=WebSocketConnector(),
             features=FEATURES,
