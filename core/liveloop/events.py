@@ -21,6 +21,7 @@ __all__ = [
     "AssistantTranscriptDelta",
     "AssistantTranscriptDone",
     "Closed",
+    "Dtmf",
     "ErrorEvent",
     "Event",
     "Interrupted",
@@ -92,6 +93,13 @@ class UserTurn(_Event):
 
     type: Literal["user.turn"] = "user.turn"
     turn: SessionTurn
+
+
+class Dtmf(_Event):
+    """The caller pressed a key on a phone call (``0``-``9``, ``*``, ``#``, ``A``-``D``)."""
+
+    type: Literal["dtmf"] = "dtmf"
+    digit: Annotated[str, Field(pattern=r"^[0-9*#A-D]$")]
 
 
 class ResponseStarted(_Event):
@@ -249,6 +257,7 @@ Event = Annotated[
     | UserSpeechStopped
     | UserTranscriptDelta
     | UserTurn
+    | Dtmf
     | ResponseStarted
     | AssistantTextDelta
     | AssistantTextDone

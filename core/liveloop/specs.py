@@ -1,8 +1,8 @@
-"""What plugins register: provider specs and transport specs."""
+"""What plugins register: provider specs, transport specs and route specs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -14,7 +14,7 @@ from .transport import Connector
 if TYPE_CHECKING:
     from .testing.target import EmulatedProvider
 
-__all__ = ["ProviderSpec", "TransportSpec"]
+__all__ = ["ProviderSpec", "RouteSpec", "TransportSpec"]
 
 
 def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -86,3 +86,20 @@ class TransportSpec:
     def pair(self) -> str:
         """``provider/transport``."""
         return f"{self.provider}/{self.transport}"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """Routes a plugin adds to ``liveloop serve``: ``name`` labels them (in errors and
+    logs), and ``routes(server)`` builds them when the server starts.
+
+    ``routes`` gets the running server (a ``liveloop_serve.Server``: the app's handlers,
+    the caller checks, the registry of live calls, the provider settings) and returns
+    Starlette routes (``Route`` or ``WebSocketRoute``). Core never imports the server or
+    Starlette: both belong to the ``liveloop-serve`` distribution, which calls this. It may
+    raise ``liveloop_serve.ServeError`` to refuse to start (a missing key, for example).
+    """
+
+    name: str
+    routes: Callable[[Any], Sequence[Any]]
+    description: str = ""

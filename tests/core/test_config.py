@@ -431,5 +431,5 @@ def test_with_defaults_is_idempotent() -> None:
 
 
 def test_bad_provider_defaults_are_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="provider defaults.*input_audio.rate"):
+    with pytest.raises(ConfigError, match=r"provider defaults.*input_audio\.rate"):
         SessionConfig().with_defaults({"input_audio": {"rate": 1}})

@@ -47,6 +47,7 @@ EVENT_SAMPLES: dict[str, dict[str, Any]] = {
     "user.speech_stopped": {"item_id": "item_1", "audio_end_ms": 2400},
     "user.transcript_delta": {"item_id": "item_1", "delta": "hel"},
     "user.turn": {"turn": TURN},
+    "dtmf": {"digit": "5"},
     "response.started": {"response_id": "resp_1", "metadata": {"liveloop_say": "1"}},
     "assistant.text_delta": {"response_id": "resp_1", "item_id": "item_2", "delta": "Hi"},
     "assistant.text_done": {"response_id": "resp_1", "item_id": "item_2", "text": "Hi!"},

@@ -7,8 +7,8 @@ import pytest
 
 import liveloop
 import liveloop_openai.plugin
-from liveloop.plugins import PluginManager
 from liveloop.connecting import resolve_config
+from liveloop.plugins import PluginManager
 from liveloop_openai import OpenAICodec
 
 
