@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from liveloop import hookimpl
+from liveloop.plugin import hookimpl
 
 
 @hookimpl

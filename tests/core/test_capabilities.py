@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import liveloop
-from liveloop import Features, PluginError, UnsupportedTransport
-from liveloop.plugins import PluginManager
+from liveloop import PluginError, UnsupportedTransport
+from liveloop.plugin import Features, PluginManager
 
 if TYPE_CHECKING:
     from .conftest import FakePluginFactory, ProviderFactory, TransportFactory
@@ -47,7 +47,7 @@ def test_transport_without_provider_is_not_listed(
     assert ("fakeprov", "faketrans") in manager.transports()
     assert liveloop.capabilities(manager) == []
     with pytest.raises(UnsupportedTransport):
-        liveloop.resolve("fakeprov", "faketrans", manager)
+        liveloop.plugin.resolve("fakeprov", "faketrans", manager)
 
 
 def test_both_halves_from_two_plugins_make_a_pair(
@@ -116,7 +116,7 @@ def test_unsupported_pair_hints_the_provider_package_its_transports_declare(
     fake_plugin("fake", providers=[provider_spec("fakeprov")], transports=[needs])
 
     with pytest.raises(UnsupportedTransport) as caught:
-        liveloop.resolve("acme", "ws", manager)
+        liveloop.plugin.resolve("acme", "ws", manager)
 
     error = caught.value
     assert (error.provider, error.transport) == ("acme", "ws")
@@ -145,7 +145,7 @@ def test_unsupported_pair_hints_the_transport_package_its_provider_declares(
     fake_plugin("gemini-codec", providers=[gemini])
 
     with pytest.raises(UnsupportedTransport) as caught:
-        liveloop.resolve("gemini", transport, manager)
+        liveloop.plugin.resolve("gemini", transport, manager)
 
     assert caught.value.install_hint == hint
     assert caught.value.available == []
@@ -155,7 +155,7 @@ def test_unsupported_pair_hints_the_transport_package_its_provider_declares(
 
 def test_unknown_pair_has_no_hint(manager: PluginManager) -> None:
     with pytest.raises(UnsupportedTransport) as caught:
-        liveloop.resolve("acme", "sip", manager)
+        liveloop.plugin.resolve("acme", "sip", manager)
 
     assert caught.value.install_hint is None
     assert "; install" not in str(caught.value)
@@ -190,7 +190,9 @@ def test_resolve_returns_both_halves(
     transport = transport_spec("fakeprov", "faketrans")
     fake_plugin("fake", providers=[provider], transports=[transport])
 
-    got_provider, got_transport, capability = liveloop.resolve("fakeprov", "faketrans", manager)
+    got_provider, got_transport, capability = liveloop.plugin.resolve(
+        "fakeprov", "faketrans", manager
+    )
 
     assert got_provider.spec is provider
     assert got_transport.spec is transport
@@ -326,7 +328,7 @@ def test_duplicate_pair_names_both_distributions(
     assert "liveloop-fake-one 1.0" in message
     assert "liveloop-fake-two 2.0" in message
     with pytest.raises(PluginError, match="registered twice"):
-        liveloop.resolve("fakeprov", "faketrans", manager)
+        liveloop.plugin.resolve("fakeprov", "faketrans", manager)
 
     manager.unregister("two")  # removing either one clears the clash
     assert _pairs(manager) == ["fakeprov/faketrans"]

@@ -87,11 +87,11 @@ class FilteredConnector:
         return FilteredConnection(await WebSocketConnector().open(config), self._keep)
 
 
-@liveloop.hookimpl
+@liveloop.plugin.hookimpl
 def register_transports(register):
     for transport, keep in (("silent", without_audio), ("toolless", without_calls)):
         register(
-            liveloop.TransportSpec(
+            liveloop.plugin.TransportSpec(
                 provider="openai",
                 transport=transport,
                 connector=FilteredConnector(keep),
@@ -107,8 +107,8 @@ import broken_transport
 
 
 def pytest_configure(config):
-    name = liveloop.plugins.register(broken_transport)
-    config.add_cleanup(lambda: liveloop.plugins.unregister(name))
+    name = liveloop.plugin.register(broken_transport)
+    config.add_cleanup(lambda: liveloop.plugin.unregister(name))
 """
 
 

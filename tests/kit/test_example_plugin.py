@@ -34,8 +34,8 @@ from liveloop_azure_openai import plugin
 
 
 def pytest_configure(config):
-    name = liveloop.plugins.register(plugin)
-    config.add_cleanup(lambda: liveloop.plugins.unregister(name))
+    name = liveloop.plugin.register(plugin)
+    config.add_cleanup(lambda: liveloop.plugin.unregister(name))
 """
 
 

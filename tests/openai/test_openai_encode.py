@@ -220,7 +220,7 @@ def test_codec_refuses_an_unsupported_format_when_built() -> None:
 
 
 def test_codec_implements_the_protocol() -> None:
-    assert isinstance(OpenAICodec(liveloop.SessionConfig()), liveloop.EventCodec)
+    assert isinstance(OpenAICodec(liveloop.SessionConfig()), liveloop.plugin.EventCodec)
 
 
 @pytest.mark.parametrize(

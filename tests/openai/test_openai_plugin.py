@@ -8,7 +8,7 @@ import pytest
 import liveloop
 import liveloop_openai.plugin
 from liveloop.connecting import resolve_config
-from liveloop.plugins import PluginManager
+from liveloop.plugin import PluginManager
 from liveloop_openai import OpenAICodec
 
 
@@ -36,7 +36,7 @@ def test_runtime_registration(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_provider_spec() -> None:
-    specs: list[liveloop.ProviderSpec] = []
+    specs: list[liveloop.plugin.ProviderSpec] = []
     liveloop_openai.plugin.register_providers(specs.append)
     [spec] = specs
     assert spec.name == "openai"
@@ -61,7 +61,7 @@ def test_provider_spec() -> None:
     )
     codec = spec.codec(liveloop.SessionConfig())
     assert isinstance(codec, OpenAICodec)
-    assert isinstance(codec, liveloop.EventCodec)
+    assert isinstance(codec, liveloop.plugin.EventCodec)
 
 
 def test_pair_with_the_websocket_transport(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,7 @@ from liveloop.matrix import Capability
 
 EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
 
-FEATURES = liveloop.Features(
+FEATURES = liveloop.plugin.Features(
     audio_in=True,
     audio_out=True,
     text=True,

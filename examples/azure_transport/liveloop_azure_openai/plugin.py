@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop import Features, TransportSpec, hookimpl
+from liveloop.plugin import Features, TransportSpec, hookimpl
 
 from .connection import AzureConnector
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop import Features, ProviderSpec, hookimpl
+from liveloop.plugin import Features, ProviderSpec, hookimpl
 
 from .codec import OpenAICodec
 from .defaults import DEFAULTS, TRANSPORT_PACKAGES

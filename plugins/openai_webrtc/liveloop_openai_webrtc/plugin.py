@@ -7,15 +7,8 @@ import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from liveloop import (
-    Connection,
-    Connector,
-    Features,
-    RouteSpec,
-    SessionConfig,
-    TransportSpec,
-    hookimpl,
-)
+from liveloop import SessionConfig
+from liveloop.plugin import Connection, Connector, Features, RouteSpec, TransportSpec, hookimpl
 from liveloop_openai.defaults import PROVIDER_PACKAGE
 
 PEER_FEATURES = Features(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop import Features, TransportSpec, hookimpl
+from liveloop.plugin import Features, TransportSpec, hookimpl
 from liveloop_openai.defaults import PROVIDER_PACKAGE
 
 from .connection import WebSocketConnector
