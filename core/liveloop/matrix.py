@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import ConfigError, UnsupportedTransport
+from .errors import ConfigError, PluginError, UnsupportedTransport
 from .features import Features
 from .plugins import PluginManager, Registered, get_plugin_manager
 from .specs import ProviderSpec, TransportSpec
@@ -38,6 +38,10 @@ def capabilities(manager: PluginManager | None = None) -> list[Capability]:
 
     A transport registered for a provider that no plugin provides is left out: a pair
     that no installed code can carry is never listed. Sorted by provider, then transport.
+
+    Raises :class:`~liveloop.PluginError` naming the pair when its transport claims an
+    audio format its provider's codec does not speak: a claimed format is never lost
+    silently in the intersection.
     """
     manager = manager or get_plugin_manager()
     providers = manager.providers()
@@ -46,6 +50,7 @@ def capabilities(manager: PluginManager | None = None) -> list[Capability]:
         prov = providers.get(provider)
         if prov is None:
             continue
+        _check_formats(prov, reg)
         rows.append(
             Capability(
                 provider=provider,
@@ -59,6 +64,24 @@ def capabilities(manager: PluginManager | None = None) -> list[Capability]:
             )
         )
     return rows
+
+
+def _check_formats(
+    provider: Registered[ProviderSpec], transport: Registered[TransportSpec]
+) -> None:
+    lost = [
+        fmt
+        for fmt in transport.spec.features.audio_formats
+        if fmt not in provider.spec.features.audio_formats
+    ]
+    if lost:
+        spoken = ", ".join(provider.spec.features.audio_formats) or "none"
+        raise PluginError(
+            f"{transport.spec.pair} ({transport.distribution} {transport.version}, plugin "
+            f"{transport.plugin!r}) claims audio format(s) {', '.join(lost)} that provider "
+            f"{provider.spec.name}'s codec ({provider.distribution}) does not speak "
+            f"(it speaks: {spoken})"
+        )
 
 
 def resolve(

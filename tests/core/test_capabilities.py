@@ -269,7 +269,7 @@ def test_matrix_reports_combined_features(
         tools=True,
         interruption="client_truncates",
         media="events",
-        audio_formats=("pcm16",),
+        audio_formats=("pcm16", "g711_ulaw"),
     )
     transport = Features(
         audio_in=True,
@@ -277,7 +277,7 @@ def test_matrix_reports_combined_features(
         tools=True,
         interruption="server_truncates",
         media="track",
-        audio_formats=("opus", "pcm16"),
+        audio_formats=("pcm16",),
     )
     fake_plugin(
         "fake",
@@ -375,3 +375,18 @@ def test_transport_hook_registering_something_else_is_a_plugin_error(
 
     with pytest.raises(PluginError, match=r"'confused'.*expected TransportSpec"):
         manager.transports()
+
+
+def test_a_claimed_format_the_codec_lacks_is_an_error_naming_it(
+    manager: PluginManager,
+    fake_plugin: FakePluginFactory,
+    provider_spec: ProviderFactory,
+    transport_spec: TransportFactory,
+) -> None:
+    # The intersection would drop "g711_alaw" silently: registration refuses instead.
+    fake_plugin("prov", providers=[provider_spec("fakeprov", Features(audio_formats=("pcm16",)))])
+    claims = Features(audio_formats=("pcm16", "g711_alaw"))
+    fake_plugin("trans", transports=[transport_spec("fakeprov", "lossy", claims)])
+
+    with pytest.raises(PluginError, match=r"fakeprov/lossy .*claims audio format\(s\) g711_alaw"):
+        liveloop.capabilities(manager)

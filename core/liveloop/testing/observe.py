@@ -67,9 +67,9 @@ class Heard(_Observer):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self._tones = tones_module()
-        self._rate = session.config.output_audio.rate
+        self._format = session.config.output_audio
         self.audio: dict[str, bytearray] = {}
-        """Assistant audio per item id (PCM16 at the session's output rate)."""
+        """Assistant audio per item id, in the session's output format."""
         self.order: list[str] = []
         """Item ids in the order their audio began."""
         self.interruptions: list[Interrupted] = []
@@ -91,7 +91,12 @@ class Heard(_Observer):
 
     def text(self, item_id: str) -> str:
         """The decoded words of one assistant item (lowercase tone-speech text)."""
-        return str(self._tones.decode(bytes(self.audio.get(item_id, b"")), self._rate))
+        audio = bytes(self.audio.get(item_id, b""))
+        if self._format.encoding != "pcm16":
+            from ._g711 import to_pcm16
+
+            audio = to_pcm16(audio, self._format.encoding)
+        return str(self._tones.decode(audio, self._format.rate))
 
     @property
     def lines(self) -> list[str]:
@@ -111,7 +116,7 @@ class Heard(_Observer):
 
     async def wait_for_audio(self, ms: int = 1, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until at least ``ms`` of assistant audio (in all) has arrived."""
-        wanted = ms * self._rate * 2 // 1000
+        wanted = int(ms * self._format.bytes_per_ms)
 
         def enough() -> bool:
             return sum(len(audio) for audio in self.audio.values()) >= wanted

@@ -13,6 +13,10 @@ Fixtures:
 - ``liveloop_provider``: the provider ``liveloop_options`` is for; ``None`` (the
   default) is the provider a session naming none gets. Override it to test another.
 
+The conformance kit's target comes from the ``pytest_liveloop_conformance_target`` hook
+(:mod:`liveloop.testing.hooks`) when a project implements it, else from the provider
+plugin's spec (:func:`conformance_target`).
+
 Nothing here imports the emulator until a fixture is used, so the plugin costs nothing
 in projects that never use it.
 """
@@ -21,16 +25,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from ._emulator import emulator_module
 from .emulator import EmulatorThread
+
+if TYPE_CHECKING:
+    from ..matrix import Capability
+    from .target import ConformanceTarget
 
 DEFAULT_SPEED = 4.0
 """Emulator audio pacing for tests: four times real time."""
 
 _CONFORMANCE_SUITE = Path(__file__).with_name("conformance.py")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,6 +90,33 @@ def check_conformance_pair(pair: str) -> None:
         resolve(provider, transport)
     except LiveloopError as exc:
         raise pytest.UsageError(f"--liveloop-conformance={pair}: {exc}") from None
+
+
+def kit_script() -> list[Any]:
+    """The emulator's script for the conformance kit: the model calls ``lookup_weather``
+    with ``{"city": "Paris"}`` when the user mentions the weather."""
+    rule = emulator_module().Rule
+    return [rule(match="weather", tool="lookup_weather", arguments={"city": "Paris"})]
+
+
+def conformance_target(config: pytest.Config, capability: Capability) -> ConformanceTarget:
+    """The conformance kit's target for ``capability``'s pair: what a
+    ``pytest_liveloop_conformance_target`` implementation returns, else the bundled
+    emulator reached the way the pair's provider plugin declares."""
+    chosen = config.hook.pytest_liveloop_conformance_target(config=config, capability=capability)
+    if chosen is not None:
+        return cast("ConformanceTarget", chosen)
+    from ..errors import LiveloopError
+    from .target import EmulatorTarget, emulated_provider
+
+    try:
+        _, emulated = emulated_provider(capability.provider)
+    except LiveloopError as exc:
+        raise pytest.UsageError(
+            f"--liveloop-conformance: {exc}; implement pytest_liveloop_conformance_target "
+            "in your conftest.py to give the kit a target"
+        ) from None
+    return EmulatorTarget(emulated, speed=DEFAULT_SPEED, script=kit_script())
 
 
 @pytest.fixture
