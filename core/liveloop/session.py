@@ -34,7 +34,7 @@ from .actions import (
     UpdateSession,
 )
 from .calls import CallControl, DtmfTurns, PhoneCall
-from .codec import EventCodec
+from .codec import EventCodec, LocalEvents
 from .config import ReconnectPolicy, SessionConfig
 from .errors import ConnectionLost, LiveloopError, ProviderError, SessionClosed
 from .events import (
@@ -1158,8 +1158,10 @@ class Session:
                 await self._link_up.wait()
                 action, done = self._outbox[0]
                 try:
-                    for message in self._codec.encode(self._for_this_link(action)):
+                    codec = self._codec
+                    for message in codec.encode(self._for_this_link(action)):
                         await self._conn.send(message)
+                    self._dispatch_local(codec)
                 except ConnectionLost:
                     # Keep the action; the reader notices the loss and reconnects (or closes).
                     if self._link_up.is_set() and not self._recovering:
@@ -1312,6 +1314,7 @@ class Session:
             for action in actions:
                 for outgoing in self._codec.encode(action):
                     await self._conn.send(outgoing)
+                self._dispatch_local(self._codec)
             async with asyncio.timeout(UPDATE_TIMEOUT):
                 while not applied.done():
                     incoming = await self._conn.receive()
@@ -1344,6 +1347,12 @@ class Session:
             self._idle.set()
         else:
             self._idle.clear()
+
+    def _dispatch_local(self, codec: EventCodec) -> None:
+        # Events the codec made itself (what its provider never confirms).
+        if isinstance(codec, LocalEvents):
+            for event in codec.take_local_events():
+                self._dispatch(event)
 
     def _emit(self, event: Event) -> None:
         self._events.publish(event)

@@ -57,6 +57,21 @@ def _rate(value: str, option: str) -> Rate:
     help="Failed authorizations allowed per client address before it gets 429.",
 )
 @click.option(
+    "--store",
+    default=None,
+    metavar="URL",
+    help="Where the workers share their state: redis://HOST:PORT/DB (or rediss://, "
+    "valkey://). Default: this process's memory (one worker).",
+)
+@click.option(
+    "--lease",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    help="Seconds a call outlives its worker's last sign of life; a dead worker's calls are "
+    "hung up by another within lease + 5 s.",
+)
+@click.option(
     "--emulator",
     is_flag=True,
     help="Start the bundled emulator in this process and use it as the provider.",
@@ -84,6 +99,8 @@ def serve_command(
     max_per_caller: int,
     rate: str,
     auth_failures: str,
+    store: str | None,
+    lease: float,
     emulator: bool,
     static_dir: Path | None,
     base_url: str | None,
@@ -107,5 +124,7 @@ def serve_command(
                 rate=starts,
                 auth_failures=failures,
                 provider_base_url=base_url,
+                store=store,
+                lease=lease,
             )
         )

@@ -111,6 +111,11 @@ async def run_server(
             **settings,
         )
         server: Server = asgi.state.liveloop
+        try:  # a store that does not answer is one line, not uvicorn's startup traceback
+            await asyncio.wait_for(server.store.ping(), 5.0)
+        except Exception as exc:
+            await server.store.aclose()
+            raise ServeError(f"the store does not answer: {type(exc).__name__}: {exc}") from None
         config = uvicorn.Config(
             asgi, host=host, port=port, lifespan="on", log_config=None, ws="none"
         )

@@ -34,7 +34,7 @@ from .guards import Guards, read_body
 from .ratelimit import Rate, RateLimiter
 from .registry import CapacityError, Registry
 from .responses import PAGE_HEADERS, SECURITY_HEADERS, error
-from .store import MemoryStore, Store
+from .store import Store, open_store
 
 __all__ = [
     "DEFAULT_AUTH_FAILURES",
@@ -98,7 +98,7 @@ class Server:
         secret_ttl: int = DEFAULT_SECRET_TTL,
         static_dir: str | Path | None = None,
         http_client: httpx.AsyncClient | None = None,
-        store: Store | None = None,
+        store: Store | str | None = None,
         lease: float = DEFAULT_LEASE,
     ) -> None:
         if app.authorize is None and not insecure_dev:
@@ -120,7 +120,10 @@ class Server:
         self.max_body_bytes = max_body_bytes
         self.secret_ttl = secret_ttl
         self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
-        self.store = store if store is not None else MemoryStore()
+        try:
+            self.store = store if isinstance(store, Store) else open_store(store)
+        except ValueError as exc:
+            raise ServeError(str(exc)) from None
         self.instance = secrets.token_hex(4)
         self.guards = Guards(
             None if insecure_dev and app.authorize is None else app.authorize,
@@ -200,8 +203,13 @@ class Server:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect the store and start the registry's background jobs."""
+        """Connect the store and start the registry's background jobs; raises
+        :class:`ServeError` when the store does not answer."""
         await self.store.start()
+        try:
+            await asyncio.wait_for(self.store.ping(), READY_TIMEOUT * 5)
+        except Exception as exc:
+            raise ServeError(f"the store does not answer: {type(exc).__name__}: {exc}") from None
         await self.registry.start_background()
 
     async def aclose(self) -> None:
