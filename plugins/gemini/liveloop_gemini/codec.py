@@ -76,7 +76,7 @@ def _user_turn(text: str, role: str = "user") -> dict[str, Any]:
 
 class GeminiCodec:
     """Translates one Gemini Live connection's traffic (implements
-    :class:`liveloop.EventCodec`, :class:`liveloop.codec.LocalEvents` and
+    :class:`liveloop.plugin.EventCodec`, :class:`liveloop.codec.LocalEvents` and
     :class:`liveloop.codec.Resumable`).
 
     ``decode`` never raises: a frame that is not a JSON object, or a known message with a

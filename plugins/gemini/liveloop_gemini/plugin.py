@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop import Features, ProviderSpec, hookimpl
+from liveloop.plugin import Features, ProviderSpec, hookimpl
 
 from .codec import GeminiCodec
+from .defaults import DEFAULTS, TRANSPORT_PACKAGES
 
 __all__ = ["FEATURES", "register_providers"]
 
@@ -40,5 +41,7 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
             api_key_env="GEMINI_API_KEY",
             base_url_env="GEMINI_BASE_URL",
             default_base_url="https://generativelanguage.googleapis.com",
+            defaults=DEFAULTS,
+            transport_packages=TRANSPORT_PACKAGES,
         )
     )

@@ -109,7 +109,11 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
     into the setup as is (a key set to ``None`` removes a default, e.g.
     ``{"contextWindowCompression": None}``).
     """
+    from .defaults import with_defaults
+
+    config = with_defaults(config)
     check_config(config)
+    assert config.model is not None  # the defaults name one
     audio = config.output_modalities == ("audio",)
     generation: dict[str, Any] = {"responseModalities": ["AUDIO" if audio else "TEXT"]}
     if audio:

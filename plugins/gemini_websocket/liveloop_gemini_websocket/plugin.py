@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop import Features, TransportSpec, hookimpl
+from liveloop.plugin import Features, TransportSpec, hookimpl
+from liveloop_gemini.defaults import PROVIDER_PACKAGE
 
 from .connection import GeminiConnector
 
@@ -29,6 +30,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
     register(
         TransportSpec(
             provider="gemini",
+            provider_package=PROVIDER_PACKAGE,
             transport="websocket",
             connector=GeminiConnector(),
             features=FEATURES,
