@@ -102,11 +102,22 @@ def capabilities_command(as_json: bool) -> None:
 )
 @click.option("--live", is_flag=True, help="Run against the provider itself (needs its API key).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def demo(provider: str | None, transport: str | None, live: bool, as_json: bool) -> None:
+@click.option(
+    "--phone",
+    type=click.Choice(["twilio"]),
+    default=None,
+    help="Take the call on a phone path instead, offline: twilio (a simulated Twilio "
+    "Media Streams caller through liveloop serve's bridge).",
+)
+def demo(
+    provider: str | None, transport: str | None, live: bool, as_json: bool, phone: str | None
+) -> None:
     """Run a restaurant concierge end to end: emulator, caller, tools, barge-in-safe audio."""
     from .demo import run_demo
 
-    _run_command(run_demo(provider=provider, transport=transport, live=live, as_json=as_json))
+    _run_command(
+        run_demo(provider=provider, transport=transport, live=live, as_json=as_json, phone=phone)
+    )
 
 
 @cli.command()

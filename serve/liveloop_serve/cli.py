@@ -72,6 +72,13 @@ def _rate(value: str, option: str) -> Rate:
     "hung up by another within lease + 5 s.",
 )
 @click.option(
+    "--drain-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="On SIGTERM, seconds active calls may run on (new calls get 503) before they end.",
+)
+@click.option(
     "--emulator",
     is_flag=True,
     help="Start the bundled emulator in this process and use it as the provider.",
@@ -90,6 +97,12 @@ def _rate(value: str, option: str) -> Rate:
     "OPENAI_BASE_URL, else its public endpoint). The key is read from the provider's "
     "environment variable (OPENAI_API_KEY).",
 )
+@click.option(
+    "--public-url",
+    default=None,
+    help="The server's URL as callers reach it, e.g. https://voice.example.com (phone "
+    "webhooks sign and hand out URLs on it; default: each request's own URL).",
+)
 def serve_command(
     target: str,
     host: str,
@@ -101,9 +114,11 @@ def serve_command(
     auth_failures: str,
     store: str | None,
     lease: float,
+    drain_timeout: float,
     emulator: bool,
     static_dir: Path | None,
     base_url: str | None,
+    public_url: str | None,
 ) -> None:
     """Serve MODULE:APP's handlers with the routes the installed plugins contribute
     (browser calls over WebRTC with liveloop-openai-webrtc)."""
@@ -126,5 +141,7 @@ def serve_command(
                 provider_base_url=base_url,
                 store=store,
                 lease=lease,
+                drain_timeout=drain_timeout,
+                public_url=public_url,
             )
         )

@@ -38,12 +38,14 @@ from .store import Store, open_store
 
 __all__ = [
     "DEFAULT_AUTH_FAILURES",
+    "DEFAULT_DRAIN_TIMEOUT",
     "DEFAULT_LEASE",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_PER_CALLER",
     "DEFAULT_MAX_SESSIONS",
     "DEFAULT_RATE",
     "DEFAULT_SECRET_TTL",
+    "DRAIN_REASON",
     "ServeError",
     "Server",
     "create_app",
@@ -67,6 +69,10 @@ DEFAULT_LEASE = 10.0
 """Seconds a call's slot outlives its worker's last renewal (renewed every third of it)."""
 PROVIDER_TIMEOUT = 10.0
 CAP_RETRY_AFTER = 5
+DRAIN_REASON = "the server is draining"
+"""What a handler's ``SessionClosed`` says when a draining server ends its call."""
+DEFAULT_DRAIN_TIMEOUT = 30.0
+"""Seconds active calls may run on after SIGTERM before they are ended."""
 READY_TIMEOUT = 1.0
 
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}\.(html|js|mjs|css|svg|png|ico|wav)$")
@@ -81,6 +87,9 @@ class Server:
 
     ``provider_base_url`` and ``api_key`` are what the routes use to reach the provider; a
     route plugin falls back to its provider's environment variables when they are ``None``.
+    ``public_url`` is the server's URL as the outside world reaches it (behind a proxy:
+    ``https://voice.example.com``); routes that sign or hand out URLs (phone webhooks) use
+    it instead of the request's ``Host``.
     """
 
     def __init__(
@@ -100,6 +109,7 @@ class Server:
         http_client: httpx.AsyncClient | None = None,
         store: Store | str | None = None,
         lease: float = DEFAULT_LEASE,
+        public_url: str | None = None,
     ) -> None:
         if app.authorize is None and not insecure_dev:
             raise ServeError(
@@ -113,8 +123,11 @@ class Server:
             raise ServeError("secret_ttl must be between 10 and 7200 seconds")
         if lease < 1:
             raise ServeError("the call lease must be at least 1 second")
+        if public_url is not None and not re.match(r"^https?://[^/?#\s]+$", public_url.rstrip("/")):
+            raise ServeError(f"--public-url must be http(s)://host[:port], not {public_url!r}")
         self.app = app
         self.insecure_dev = insecure_dev
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.provider_base_url = provider_base_url.rstrip("/") if provider_base_url else None
         self.api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         self.max_body_bytes = max_body_bytes
@@ -211,6 +224,14 @@ class Server:
         except Exception as exc:
             raise ServeError(f"the store does not answer: {type(exc).__name__}: {exc}") from None
         await self.registry.start_background()
+
+    async def drain(self, timeout: float) -> None:
+        """Stop taking calls (offers get ``503``, ``/readyz`` says not ready), let the
+        active calls run for up to ``timeout`` seconds, then end the rest: their handlers'
+        sessions close with ``SessionClosed("the server is draining")``."""
+        self.draining = True
+        _log.warning("draining", active=self.active, timeout=timeout)
+        await self.registry.drain(timeout, DRAIN_REASON)
 
     async def aclose(self) -> None:
         """Hang up every call of this worker (bounded), then release the store and client."""

@@ -55,9 +55,7 @@ DOCUMENTS = sorted(
     ]
 )
 
-_FROM_IMPORT = re.compile(
-    r"^[ \t]*from (liveloop(?:\.\w+)*) import (?:\(([^)]*)\)|([^\n]*))", re.M
-)
+_FROM_IMPORT = re.compile(r"^[ \t]*from (liveloop(?:\.\w+)*) import (?:\(([^)]*)\)|([^\n]*))", re.M)
 # Not inside a string ("liveloop.x" names a logger) nor a path.
 _DOTTED = re.compile(r"(?<![\w./\"'-])liveloop((?:\.[A-Za-z_]\w*)+)")
 

@@ -54,13 +54,18 @@ async def run_demo(
     transport: str | None = None,
     live: bool = False,
     as_json: bool = False,
+    phone: str | None = None,
 ) -> DemoResult:
     """Run the concierge demo and print it; raises :class:`DemoError` with the cause.
 
     ``provider`` ``None`` is the provider a session naming none gets; ``transport``
-    ``None`` is the provider's default transport.
+    ``None`` is the provider's default transport. ``phone`` (``"twilio"``) runs it as a
+    phone call through that path instead.
     """
     try:
+        if phone is not None:
+            spec, _ = _where(provider, transport)
+            return await asyncio.wait_for(_run_phone(spec, phone, live, as_json), DEMO_TIMEOUT)
         return await asyncio.wait_for(_run(provider, transport, live, as_json), DEMO_TIMEOUT)
     except TimeoutError:
         raise DemoError(f"the demo did not finish within {DEMO_TIMEOUT:.0f} s") from None
@@ -80,6 +85,22 @@ def _where(provider: str | None, transport: str | None) -> tuple[ProviderSpec, s
     if not isinstance(chosen, str):
         raise DemoError(f"name a transport: provider {name} declares no default")
     return spec, chosen
+
+
+async def _run_phone(spec: ProviderSpec, phone: str, live: bool, as_json: bool) -> DemoResult:
+    if live:
+        raise DemoError("--phone runs offline against the simulators; drop --live")
+    if phone != "twilio":
+        raise DemoError(f"no phone path {phone!r} to demonstrate (available: twilio)")
+    from .phone import run_phone_demo
+
+    try:
+        entries, bookings = await run_phone_demo(
+            spec, speed=EMULATOR_SPEED, as_json=as_json, timeout=REPLY_TIMEOUT
+        )
+    except LiveloopError as exc:
+        raise DemoError(str(exc)) from None
+    return DemoResult(entries=entries, bookings=bookings)
 
 
 async def _run(
