@@ -72,7 +72,7 @@ async def run_demo(
 
 
 def _where(provider: str | None, transport: str | None) -> tuple[ProviderSpec, str]:
-    from ..matrix import default_provider
+    from ..matrix import default_provider, resolve
     from ..plugins import get_plugin_manager
 
     manager = get_plugin_manager()
@@ -84,6 +84,7 @@ def _where(provider: str | None, transport: str | None) -> tuple[ProviderSpec, s
     chosen = transport or spec.defaults.get("transport")
     if not isinstance(chosen, str):
         raise DemoError(f"name a transport: provider {name} declares no default")
+    resolve(name, chosen, manager)  # an unknown pair fails before anything starts
     return spec, chosen
 
 

@@ -25,14 +25,12 @@ import base64
 import binascii
 import contextlib
 import json
-import secrets
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
-from xml.etree import ElementTree
 
 from ._emulator import tones_module
+from ._twilio_call import CallRefused, connected_stream, new_sid, webhook_params
+from ._twilio_call import Playout as _Playout
 
 __all__ = ["CallRefused", "Heard", "TwilioCaller"]
 
@@ -45,40 +43,12 @@ _MISSING = "the simulated phone caller needs liveloop-twilio: pip install livelo
 Signature = Literal["valid", "wrong", "none"]
 
 
-class CallRefused(AssertionError):
-    """The server refused the call (the webhook or the stream's WebSocket upgrade)."""
-
-    def __init__(self, stage: str, status: int, body: str = "") -> None:
-        super().__init__(f"the {stage} was refused: HTTP {status} {body[:200]}")
-        self.stage = stage
-        self.status = status
-        self.body = body
-
-
 @dataclass(frozen=True)
 class Heard:
     """A piece of audio the caller heard: ``at`` seconds after the stream started, µ-law."""
 
     at: float
     audio: bytes
-
-
-def _sid(prefix: str) -> str:
-    return prefix + secrets.token_hex(16)
-
-
-@dataclass
-class _Playout:
-    """Twilio's playout buffer: audio segments and mark names, drained at 8 bytes/ms."""
-
-    queue: deque[bytes | str] = field(default_factory=deque)
-
-    def pending_marks(self) -> list[str]:
-        return [entry for entry in self.queue if isinstance(entry, str)]
-
-    @property
-    def has_audio(self) -> bool:
-        return any(isinstance(entry, bytes) for entry in self.queue)
 
 
 class TwilioCaller:
@@ -118,7 +88,11 @@ class TwilioCaller:
         self.signature = signature
         self.stream_signature = stream_signature or signature
         self.parameters_override = parameters
-        self.account_sid, self.call_sid, self.stream_sid = _sid("AC"), _sid("CA"), _sid("MZ")
+        self.account_sid, self.call_sid, self.stream_sid = (
+            new_sid("AC"),
+            new_sid("CA"),
+            new_sid("MZ"),
+        )
 
         self.twiml = ""
         """The TwiML the webhook answered."""
@@ -162,15 +136,7 @@ class TwilioCaller:
 
     async def ring(self) -> str:
         """Post the voice webhook; returns the TwiML (raises :class:`CallRefused` on non-2xx)."""
-        params = {
-            "AccountSid": self.account_sid,
-            "CallSid": self.call_sid,
-            "From": self.from_,
-            "To": self.to,
-            "CallStatus": "ringing",
-            "Direction": "inbound",
-            "ApiVersion": "2010-04-01",
-        }
+        params = webhook_params(self.account_sid, self.call_sid, self.from_, self.to)
         headers = self._sign(self.signature, self.webhook_url, params)
         async with self._httpx.AsyncClient(timeout=10.0) as client:
             response = await client.post(self.webhook_url, data=params, headers=headers)
@@ -181,20 +147,9 @@ class TwilioCaller:
         return self.twiml
 
     def _follow(self, twiml: str) -> None:
-        root = ElementTree.fromstring(twiml)
-        stream = root.find("./Connect/Stream")
-        if stream is None:
-            return  # no stream: the TwiML said something and hung up (a refused call)
-        url = stream.get("url", "")
-        parts = urlsplit(url)
-        if parts.scheme not in ("wss", "ws") or parts.query:
-            raise AssertionError(f"Twilio refuses this stream URL (31922/31923): {url!r}")
-        if stream.get("track") not in (None, "inbound_track"):
-            raise AssertionError("under <Connect> the track must be inbound_track (31941)")
-        self.stream_url = url
-        self.parameters = {
-            p.get("name", ""): p.get("value", "") for p in stream.findall("./Parameter")
-        }
+        stream = connected_stream(twiml)
+        if stream is not None:  # None: the TwiML said something and hung up (refused)
+            self.stream_url, self.parameters = stream
 
     async def connect(self) -> None:
         """Open the stream's WebSocket and send ``connected`` and ``start``."""
