@@ -51,7 +51,7 @@ def register_providers(register):
                 tools=True,
                 verbatim_say=True,
                 media="events",
-                audio_formats=("pcm16", "g711_ulaw"),
+                audio_formats=("pcm16", "g711_ulaw", "g711_alaw"),
             ),
         )
     )
@@ -75,7 +75,7 @@ def register_transports(register):
                 verbatim_say=False,
                 sideband=True,
                 media="direct",
-                audio_formats=("opus", "g711_ulaw", "pcm16"),
+                audio_formats=("g711_ulaw", "pcm16"),
             ),
             description="a fake transport",
         )
