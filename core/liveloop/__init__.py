@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         UnsupportedTransport,
     )
     from .log import bind_context, configure_logging, get_logger
+    from .loops import run
     from .matrix import Capability, capabilities
     from .metrics import SessionMetrics, TurnMetrics
     from .session import AudioOut, Session
@@ -82,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "get_logger": "log",
     "capabilities": "matrix",
     "Capability": "matrix",
+    "run": "loops",
     "SessionMetrics": "metrics",
     "TurnMetrics": "metrics",
     "AudioOut": "session",
@@ -159,5 +161,7 @@ __all__ = [
     "events",
     "get_logger",
     "open_session",
+    "register",
+    "run",
     "tool",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "ClearOutputAudio",
     "CommitAudio",
     "CreateResponse",
+    "RestoreToolCall",
     "SendText",
     "SendToolOutput",
     "TruncateItem",
@@ -30,8 +31,13 @@ __all__ = [
 
 class _Action(BaseModel):
     # Audio bytes travel as base64 in JSON: raw PCM is not valid UTF-8.
+    # defer_build: validators are built on first use, not at import (start-up time).
     model_config = ConfigDict(
-        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+        frozen=True,
+        extra="forbid",
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+        defer_build=True,
     )
 
     # Set by the runtime on actions whose errors it must correlate; codecs send it as the
@@ -122,6 +128,18 @@ class SendToolOutput(_Action):
     output: str
 
 
+class RestoreToolCall(_Action):
+    """Add a function call and its output to the conversation: a call the model made on
+    a connection that was replaced before its output could be sent (the new connection
+    does not know the call, so both are added; a response then speaks the result)."""
+
+    kind: Literal["restore_tool_call"] = "restore_tool_call"
+    call_id: str
+    name: str
+    arguments: str
+    output: str
+
+
 Action = Annotated[
     UpdateSession
     | AppendAudio
@@ -133,7 +151,8 @@ Action = Annotated[
     | CancelResponse
     | ClearOutputAudio
     | TruncateItem
-    | SendToolOutput,
+    | SendToolOutput
+    | RestoreToolCall,
     Field(discriminator="kind"),
 ]
 """Any action, discriminated on ``kind``."""

@@ -1,11 +1,14 @@
 """What plugin authors build on: the one namespace for writing a provider or a transport.
 
 A provider plugin registers a :class:`ProviderSpec` (its event codec, features, defaults,
-and how its sessions run on the bundled emulator); a transport plugin registers a
-:class:`TransportSpec` (the connector of one provider/transport pair); a plugin that adds
-routes to ``liveloop serve`` registers a :class:`RouteSpec`. Hook implementations are
-marked with :data:`hookimpl`. The contracts a plugin implements are :class:`EventCodec`,
-:class:`Connector`, :class:`Connection`, :class:`MediaChannel` and :class:`CallControl`.
+how its errors classify (:class:`ProviderErrors`), and how its sessions run on the bundled
+emulator); a transport plugin registers a :class:`TransportSpec` (the connector of one
+provider/transport pair); a plugin that adds routes to ``liveloop serve`` registers a
+:class:`RouteSpec`. Hook implementations are marked with :data:`hookimpl`;
+:class:`LazyConnector` and :func:`lazy_codec` name a connector or codec by
+``"package.module:Name"`` so registering imports nothing heavy. The contracts a plugin
+implements are :class:`EventCodec`, :class:`Connector`, :class:`Connection`,
+:class:`MediaChannel` and :class:`CallControl`.
 
 Handler code needs none of this: it imports :mod:`liveloop`. The action types a codec
 encodes are in :mod:`liveloop.actions`, the events it decodes to in :mod:`liveloop.events`,
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from .connecting import resolve_config
     from .features import Features
     from .hookspecs import hookimpl
+    from .lazy import LazyConnector, lazy_codec
     from .log import redact
     from .matrix import default_provider, install_hint, resolve
     from .plugins import (
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
         register,
         unregister,
     )
+    from .provider_errors import STANDARD_CLOSE_CODES, ErrorKind, ProviderErrors
     from .specs import ProviderSpec, RouteSpec, TransportSpec
     from .transport import Connection, Connector, MediaChannel
 
@@ -46,6 +51,8 @@ _EXPORTS: dict[str, str] = {
     "resolve_config": "connecting",
     "Features": "features",
     "hookimpl": "hookspecs",
+    "LazyConnector": "lazy",
+    "lazy_codec": "lazy",
     "redact": "log",
     "default_provider": "matrix",
     "install_hint": "matrix",
@@ -57,6 +64,9 @@ _EXPORTS: dict[str, str] = {
     "get_plugin_manager": "plugins",
     "register": "plugins",
     "unregister": "plugins",
+    "STANDARD_CLOSE_CODES": "provider_errors",
+    "ErrorKind": "provider_errors",
+    "ProviderErrors": "provider_errors",
     "ProviderSpec": "specs",
     "RouteSpec": "specs",
     "TransportSpec": "specs",
@@ -80,15 +90,19 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "STANDARD_CLOSE_CODES",
     "CallControl",
     "CodecFactory",
     "Connection",
     "Connector",
+    "ErrorKind",
     "EventCodec",
     "Features",
+    "LazyConnector",
     "MediaChannel",
     "PluginInfo",
     "PluginManager",
+    "ProviderErrors",
     "ProviderSpec",
     "Registered",
     "RouteSpec",
@@ -97,6 +111,7 @@ __all__ = [
     "get_plugin_manager",
     "hookimpl",
     "install_hint",
+    "lazy_codec",
     "redact",
     "register",
     "resolve",

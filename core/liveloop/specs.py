@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .codec import CodecFactory
 from .features import Features
+from .provider_errors import ProviderErrors
 from .transport import Connector
 
 if TYPE_CHECKING:
@@ -45,6 +46,10 @@ class ProviderSpec:
     - ``emulator``: how this provider's sessions run on the bundled emulator, for the
       test fixtures, ``liveloop demo`` and the conformance kit
       (:class:`~liveloop.testing.target.EmulatedProvider`); ``None`` when it has none.
+    - ``errors`` classifies the provider's error codes, close codes and close reasons
+      (:class:`~liveloop.provider_errors.ProviderErrors`): which mean "retry", "a response
+      is already active", "authentication refused" or "fatal". The runtime acts on these
+      kinds only; it knows no provider's codes.
     """
 
     name: str
@@ -59,6 +64,7 @@ class ProviderSpec:
     transport_packages: Mapping[str, str] = field(default_factory=dict)
     priority: int = 0
     emulator: EmulatedProvider | None = None
+    errors: ProviderErrors = field(default_factory=ProviderErrors)
 
     def __post_init__(self) -> None:
         # Specs are shared by every session: their mappings must not change under them.

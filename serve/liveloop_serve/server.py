@@ -63,8 +63,12 @@ DEFAULT_AUTH_FAILURES = Rate(20, 60.0)
 """Failed authorizations per client address before it gets ``429``: 20 a minute."""
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 """Largest request body a route reads (a browser's SDP offer is 3-8 KB)."""
+DEFAULT_BODY_TIMEOUT = 10.0
+"""Seconds a request body has to arrive in full; slower gets ``408``."""
 DEFAULT_SECRET_TTL = 60
 """Lifetime of the client secrets a route mints, in seconds."""
+DEFAULT_CONNECT_TIMEOUT = 15.0
+"""Seconds a caller has to confirm its media connected before its call is hung up."""
 DEFAULT_LEASE = 10.0
 """Seconds a call's slot outlives its worker's last renewal (renewed every third of it)."""
 PROVIDER_TIMEOUT = 10.0
@@ -85,6 +89,9 @@ class ServeError(LiveloopError):
 class Server:
     """The state and the checks of one ``liveloop serve`` worker (see :func:`create_app`).
 
+    ``connect_timeout``: a route that asks for it (``Registry.start(connect_within=...)``)
+    hangs up a call whose caller has not confirmed its media connected in that many
+    seconds (``None`` or ``0``: never).
     ``provider_base_url`` and ``api_key`` are what the routes use to reach the provider; a
     route plugin falls back to its provider's environment variables when they are ``None``.
     ``public_url`` is the server's URL as the outside world reaches it (behind a proxy:
@@ -104,11 +111,13 @@ class Server:
         rate: Rate | str = DEFAULT_RATE,
         auth_failures: Rate | str = DEFAULT_AUTH_FAILURES,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         secret_ttl: int = DEFAULT_SECRET_TTL,
         static_dir: str | Path | None = None,
         http_client: httpx.AsyncClient | None = None,
         store: Store | str | None = None,
         lease: float = DEFAULT_LEASE,
+        connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
         public_url: str | None = None,
     ) -> None:
         if app.authorize is None and not insecure_dev:
@@ -131,6 +140,8 @@ class Server:
         self.provider_base_url = provider_base_url.rstrip("/") if provider_base_url else None
         self.api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+        self.connect_timeout = connect_timeout or None
         self.secret_ttl = secret_ttl
         self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
         try:
@@ -177,8 +188,15 @@ class Server:
     async def read_body(
         self, request: Request, *kinds: str, what: str = "the body"
     ) -> bytes | Response:
-        """The body, checked for type and size (``max_body_bytes``), or the refusal."""
-        return await read_body(request, kinds=kinds, max_bytes=self.max_body_bytes, what=what)
+        """The body, checked for type, size and time (``max_body_bytes``,
+        ``body_timeout``), or the refusal."""
+        return await read_body(
+            request,
+            kinds=kinds,
+            max_bytes=self.max_body_bytes,
+            timeout=self.body_timeout,
+            what=what,
+        )
 
     async def reserve(self, identity: str) -> str | Response:
         """A slot for a call of ``identity`` (see :meth:`Registry.reserve`), or the ``503``

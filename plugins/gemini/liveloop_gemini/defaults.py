@@ -3,13 +3,17 @@ declares it; core knows none of it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from liveloop import SessionConfig
+if TYPE_CHECKING:  # registering the plugin builds no models
+    from liveloop import SessionConfig
 
-from .setup import INPUT_RATE, OUTPUT_RATE
+INPUT_RATE = 16_000
+"""The rate Gemini Live takes user audio at (the transport converts other rates)."""
+OUTPUT_RATE = 24_000
+"""The rate of the audio Gemini Live speaks."""
 
-__all__ = ["DEFAULTS", "TRANSPORT_PACKAGES", "with_defaults"]
+__all__ = ["DEFAULTS", "INPUT_RATE", "OUTPUT_RATE", "TRANSPORT_PACKAGES", "with_defaults"]
 
 DEFAULTS: dict[str, Any] = {
     "transport": "websocket",

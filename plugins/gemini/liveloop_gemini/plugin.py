@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop.plugin import Features, ProviderSpec, hookimpl
+from liveloop.plugin import Features, ProviderSpec, hookimpl, lazy_codec
 
-from .codec import GeminiCodec
 from .defaults import DEFAULTS, TRANSPORT_PACKAGES
 
 __all__ = ["FEATURES", "register_providers"]
@@ -35,7 +34,7 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
     register(
         ProviderSpec(
             name="gemini",
-            codec=GeminiCodec,
+            codec=lazy_codec("liveloop_gemini.codec:GeminiCodec"),
             features=FEATURES,
             description="Gemini Live API (BidiGenerateContent; native-audio models)",
             api_key_env="GEMINI_API_KEY",

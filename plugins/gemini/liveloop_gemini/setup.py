@@ -13,6 +13,8 @@ from typing import Any
 from liveloop.config import SemanticVAD, ServerVAD, SessionConfig
 from liveloop.errors import ConfigError
 
+from .defaults import INPUT_RATE, OUTPUT_RATE, with_defaults
+
 __all__ = [
     "INPUT_RATE",
     "OUTPUT_RATE",
@@ -22,10 +24,6 @@ __all__ = [
     "setup_message",
 ]
 
-INPUT_RATE = 16_000
-"""The rate Gemini Live takes user audio at (the transport converts other rates)."""
-OUTPUT_RATE = 24_000
-"""The rate of the audio Gemini Live speaks."""
 
 # Energy thresholds at or under this count as "start speaking early" (high sensitivity).
 _SENSITIVE_BELOW = 0.5
@@ -109,8 +107,6 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
     into the setup as is (a key set to ``None`` removes a default, e.g.
     ``{"contextWindowCompression": None}``).
     """
-    from .defaults import with_defaults
-
     config = with_defaults(config)
     check_config(config)
     assert config.model is not None  # the defaults name one

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop.plugin import Features, TransportSpec, hookimpl
+from liveloop.plugin import Features, LazyConnector, TransportSpec, hookimpl
 from liveloop_gemini.defaults import PROVIDER_PACKAGE
-
-from .connection import GeminiConnector
 
 FEATURES = Features(
     audio_in=True,
@@ -32,7 +30,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
             provider="gemini",
             provider_package=PROVIDER_PACKAGE,
             transport="websocket",
-            connector=GeminiConnector(),
+            connector=LazyConnector("liveloop_gemini_websocket.connection:GeminiConnector"),
             features=FEATURES,
             description="Gemini Live over WebSocket; audio flows through this process",
         )

@@ -141,11 +141,8 @@ def _committed(state: CodecState, data: dict[str, Any]) -> list[Event]:
 def _open_audio_turn(state: CodecState, item_id: str, data: dict[str, Any]) -> list[Event]:
     if state.turns.knows(item_id):
         return []
-    start = end = None
-    if state.config.turn_detection is None and state.manual_commits:
-        # Manual turns are not timed by the provider: use what this codec appended.
-        start, end = state.manual_commits.popleft()
-    return list(state.turns.audio_committed(item_id, data, start, end))
+    # Manual turns are not timed by the provider: the session's recorder times them.
+    return list(state.turns.audio_committed(item_id, data, None, None))
 
 
 def _item(state: CodecState, data: dict[str, Any]) -> list[Event]:

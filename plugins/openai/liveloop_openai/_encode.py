@@ -16,6 +16,7 @@ from liveloop.actions import (
     ClearOutputAudio,
     CommitAudio,
     CreateResponse,
+    RestoreToolCall,
     SendText,
     SendToolOutput,
     TruncateItem,
@@ -69,21 +70,14 @@ def _append_audio(state: CodecState, action: AppendAudio) -> list[dict[str, Any]
         if event_id is not None and index:
             event_id = f"{event_id}_{index}"
         events.append(_event("input_audio_buffer.append", event_id, audio=chunk))
-    state.appended += len(audio)
     return events
 
 
 def _commit_audio(state: CodecState, action: CommitAudio) -> list[dict[str, Any]]:
-    if state.config.turn_detection is None:
-        rate = state.config.input_audio.bytes_per_ms
-        start_ms = int(state.segment_start / rate)
-        state.manual_commits.append((start_ms, int(state.appended / rate)))
-    state.segment_start = state.appended
     return [_event("input_audio_buffer.commit", action.event_id)]
 
 
 def _clear_audio(state: CodecState, action: ClearAudio) -> list[dict[str, Any]]:
-    state.segment_start = state.appended
     return [_event("input_audio_buffer.clear", action.event_id)]
 
 
@@ -148,6 +142,20 @@ def _send_tool_output(state: CodecState, action: SendToolOutput) -> list[dict[st
     return [_event("conversation.item.create", action.event_id, item=item)]
 
 
+def _restore_tool_call(state: CodecState, action: RestoreToolCall) -> list[dict[str, Any]]:
+    call = {
+        "type": "function_call",
+        "call_id": action.call_id,
+        "name": action.name,
+        "arguments": action.arguments,
+    }
+    output = {"type": "function_call_output", "call_id": action.call_id, "output": action.output}
+    return [
+        _event("conversation.item.create", action.event_id, item=call),
+        _event("conversation.item.create", None, item=output),
+    ]
+
+
 ENCODERS: dict[type, Callable[[CodecState, Any], list[dict[str, Any]]]] = {
     UpdateSession: _update_session,
     AppendAudio: _append_audio,
@@ -160,6 +168,7 @@ ENCODERS: dict[type, Callable[[CodecState, Any], list[dict[str, Any]]]] = {
     ClearOutputAudio: _clear_output_audio,
     TruncateItem: _truncate_item,
     SendToolOutput: _send_tool_output,
+    RestoreToolCall: _restore_tool_call,
 }
 
 

@@ -53,9 +53,6 @@ __all__ = [
     "text_done",
 ]
 
-_COMMIT_TOO_SMALL = "input_audio_buffer_commit_empty"
-"""The error OpenAI sends for a commit of too little audio: no turn comes of it."""
-
 
 def response_created(state: CodecState, data: dict[str, Any]) -> list[Event]:
     response = get_dict(data, "response")
@@ -205,8 +202,6 @@ def error(state: CodecState, data: dict[str, Any]) -> list[Event]:
     error = get_dict(data, "error")
     message = opt_str(error, "message") or opt_str(error, "type") or "provider error"
     code = opt_str(error, "code")
-    if code == _COMMIT_TOO_SMALL and state.manual_commits:
-        state.manual_commits.popleft()  # the oldest unconfirmed commit made no turn
     return [
         ErrorEvent(
             message=message,

@@ -23,10 +23,7 @@ class CodecState:
     ``config`` is the session configuration as last sent; ``turns`` orders the user's
     turns; ``reported_calls`` the tool calls already reported (several events describe
     one call). ``sent_texts`` are typed user messages this codec sent, oldest first, with
-    whether each was restored history (the provider echoes them). For manual turns,
-    ``appended`` counts the bytes appended on this connection, ``segment_start`` where the
-    open segment starts, and ``manual_commits`` the (start_ms, end_ms) of commits the
-    provider has not confirmed yet.
+    whether each was restored history (the provider echoes them).
     """
 
     config: SessionConfig
@@ -35,9 +32,6 @@ class CodecState:
     sent_texts: deque[tuple[str, bool]] = field(
         default_factory=lambda: deque(maxlen=_MAX_SENT_TEXTS)
     )
-    appended: int = 0
-    segment_start: int = 0
-    manual_commits: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=64))
 
 
 def transcribing(payload: dict[str, Any]) -> bool:

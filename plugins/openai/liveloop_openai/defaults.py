@@ -6,9 +6,10 @@ Core knows none of this: it fills a session's unset fields from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from liveloop import SessionConfig
+if TYPE_CHECKING:  # registering the plugin builds no models
+    from liveloop import SessionConfig
 
 __all__ = ["DEFAULTS", "MODEL", "TRANSPORT_PACKAGES", "with_defaults"]
 

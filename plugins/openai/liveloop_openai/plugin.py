@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop.plugin import Features, ProviderSpec, hookimpl
+from liveloop.plugin import Features, ProviderSpec, hookimpl, lazy_codec
 
-from .codec import OpenAICodec
 from .defaults import DEFAULTS, TRANSPORT_PACKAGES
 from .emulated import OpenAIEmulated
+from .errors import ERRORS
 
 __all__ = ["FEATURES", "register_providers"]
 
@@ -34,7 +34,7 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
     register(
         ProviderSpec(
             name="openai",
-            codec=OpenAICodec,
+            codec=lazy_codec("liveloop_openai.codec:OpenAICodec"),
             features=FEATURES,
             description="OpenAI Realtime API (GA events; speech-to-speech models)",
             api_key_env="OPENAI_API_KEY",
@@ -46,5 +46,6 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
             # The provider with the most pairs serves sessions that name none.
             priority=10,
             emulator=OpenAIEmulated(),
+            errors=ERRORS,
         )
     )

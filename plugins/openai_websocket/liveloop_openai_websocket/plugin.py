@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop.plugin import Features, TransportSpec, hookimpl
+from liveloop.plugin import Features, LazyConnector, TransportSpec, hookimpl
 from liveloop_openai.defaults import PROVIDER_PACKAGE
-
-from .connection import WebSocketConnector
 
 FEATURES = Features(
     audio_in=True,
@@ -32,7 +30,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
             provider="openai",
             provider_package=PROVIDER_PACKAGE,
             transport="websocket",
-            connector=WebSocketConnector(),
+            connector=LazyConnector("liveloop_openai_websocket.connection:WebSocketConnector"),
             features=FEATURES,
             description="OpenAI Realtime over WebSocket; audio flows through this process",
         )
