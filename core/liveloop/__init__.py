@@ -161,7 +161,6 @@ __all__ = [
     "events",
     "get_logger",
     "open_session",
-    "register",
     "run",
     "tool",
 ]

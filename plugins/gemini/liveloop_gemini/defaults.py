@@ -19,7 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "transport": "websocket",
     "model": "gemini-live-2.5-flash-native-audio",
     "voice": "Kore",
-    "input_audio": {"encoding": "pcm16", "rate": INPUT_RATE},
+    # The transport resamples user audio to the 16 kHz Gemini takes (soxr): sessions keep
+    # the 24 kHz PCM16 both ways that voice apps and the test kit's tone speech expect.
+    "input_audio": {"encoding": "pcm16", "rate": OUTPUT_RATE},
     "output_audio": {"encoding": "pcm16", "rate": OUTPUT_RATE},
 }
 """SessionConfig fields a Gemini session takes when it leaves them unset."""
