@@ -583,7 +583,14 @@ def build_app(emulator: Emulator) -> Starlette:
             sdp = sdp_bytes.decode("utf-8")
         except UnicodeDecodeError:
             return _error(400, "Invalid SDP offer: not UTF-8 text.", param="sdp")
-        from . import webrtc  # aiortc is imported on the first call only
+        try:
+            from . import webrtc  # aiortc is imported on the first call only
+        except ImportError:
+            return _error(
+                501,
+                "WebRTC calls need aiortc: pip install 'liveloop-emulator[webrtc]'",
+                type="server_error",
+            )
 
         problem = webrtc.check_offer(sdp)
         if problem is not None:
