@@ -14,16 +14,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent
 _MARKERS = ("pytest_asyncio", "pytest_timeout", "openai", "hypothesis", "liveloop_openai_webrtc")
 _RESTARTED = "LIVELOOP_TEST_TOOLS_INSTALLED"
 
 
-def _install_test_tools() -> None:
+def pytest_configure(config: pytest.Config) -> None:
     missing = [name for name in _MARKERS if importlib.util.find_spec(name) is None]
     uv = os.environ.get("UV")  # set by `uv run`
     if not missing or not uv or os.environ.get(_RESTARTED):
         return
+    # pytest captures the standard streams at the file-descriptor level by now: give them
+    # back, or the restarted pytest would write into the capture's temporary files.
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.stop_global_capturing()
     print(
         "liveloop: first test run, installing the test tools (uv sync --all-groups) ...",
         file=sys.stderr,
@@ -38,5 +45,3 @@ def _install_test_tools() -> None:
         os.execv(script, sys.argv)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]])
 
-
-_install_test_tools()
