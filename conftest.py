@@ -4,33 +4,39 @@
 small). When the test tools are missing and pytest runs under ``uv run``, this installs every
 workspace package and dependency group once (``uv sync --inexact``: nothing is removed) and
 restarts pytest with the same arguments, so the new packages (and their pytest plugins) load.
+It runs on import: pytest imports this conftest before those of ``tests/``, which need them.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from _pytest.capture import CaptureManager
 
 ROOT = Path(__file__).resolve().parent
 _MARKERS = ("pytest_asyncio", "pytest_timeout", "openai", "hypothesis", "liveloop_openai_webrtc")
 _RESTARTED = "LIVELOOP_TEST_TOOLS_INSTALLED"
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _release_captured_streams() -> None:
+    # pytest captures fds 1 and 2 while it imports conftests, and no API reaches its capture
+    # manager from here; without this the restarted pytest would write into its temp files.
+    for candidate in gc.get_objects():
+        if isinstance(candidate, CaptureManager):
+            candidate.stop_global_capturing()
+
+
+def _install_test_tools() -> None:
     missing = [name for name in _MARKERS if importlib.util.find_spec(name) is None]
     uv = os.environ.get("UV")  # set by `uv run`
     if not missing or not uv or os.environ.get(_RESTARTED):
         return
-    # pytest captures the standard streams at the file-descriptor level by now: give them
-    # back, or the restarted pytest would write into the capture's temporary files.
-    capture = config.pluginmanager.getplugin("capturemanager")
-    if capture is not None:
-        capture.stop_global_capturing()
+    _release_captured_streams()
     print(
         "liveloop: first test run, installing the test tools (uv sync --all-groups) ...",
         file=sys.stderr,
@@ -45,3 +51,5 @@ def pytest_configure(config: pytest.Config) -> None:
         os.execv(script, sys.argv)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]])
 
+
+_install_test_tools()
