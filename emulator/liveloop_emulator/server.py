@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -207,9 +209,10 @@ class Emulator:
             ws_per_message_deflate=False,
             timeout_graceful_shutdown=1,
         )
+        listening = _listen(self.host, self.port)
         server = _EmbeddedServer(config)
         self._server = server
-        self._serve_task = asyncio.create_task(server.serve())
+        self._serve_task = asyncio.create_task(server.serve(sockets=[listening]))
         while not server.started:
             if self._serve_task.done():
                 self._serve_task.result()  # raises the startup error
@@ -297,6 +300,21 @@ class Emulator:
     def _track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # Bound here, not by uvicorn (which exits the process on a bind error inside its task):
+    # a busy or invalid port is then an OSError from start(), with the address in it.
+    if not 0 <= port <= 65535:
+        raise OSError(f"cannot listen on {host}:{port}: the port must be 0-65535")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        error = OSError(f"cannot listen on {host}:{port}: {reason}")
+        error.errno = exc.errno
+        raise error from None
 
 
 class _EmbeddedServer(uvicorn.Server):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import LiveloopError
+from ..matrix import Capability, resolve
 from ..turns import SessionTurn
 from .concierge import CALLER_LINES, Bookings, concierge_app, emulator_script
 from .transcript import Follower, Transcript
@@ -56,7 +58,27 @@ async def run_demo(
         raise DemoError(f"the demo did not finish within {DEMO_TIMEOUT:.0f} s") from None
 
 
+_CONNECTING = {
+    "track": "a WebRTC call (SDP offer and answer, ICE, DTLS; a few seconds)",
+    "events": "a WebSocket session",
+}
+
+
+def _check_pair(transport: str) -> Capability:
+    # Before anything starts: a pair that is not installed, or that cannot carry the demo's
+    # caller (a sideband controls a call placed elsewhere), is one line of cause.
+    capability = resolve("openai", transport)[2]
+    if not (capability.features.audio_in and capability.features.audio_out):
+        raise DemoError(
+            f"openai/{transport} controls a call whose audio flows elsewhere (a browser or a"
+            " phone), so the demo's caller cannot speak on it; run a handler on it with"
+            " `liveloop serve module:app` and place the call from its page"
+        )
+    return capability
+
+
 async def _run(transport: str, live: bool, as_json: bool) -> DemoResult:
+    capability = _check_pair(transport)
     transcript = Transcript(as_json=as_json)
     bookings = Bookings()
 
@@ -87,7 +109,10 @@ async def _run(transport: str, live: bool, as_json: bool) -> DemoResult:
                 f"liveloop demo: openai/{transport} against the bundled emulator "
                 f"at {emulator.base_url} (the caller speaks in tone speech)"
             )
+        transcript.info(f"connecting: {_CONNECTING.get(capability.features.media, 'opening')} ...")
+        started = time.monotonic()
         run = await stack.enter_async_context(app.start("concierge", **options))
+        transcript.info(f"connected in {time.monotonic() - started:.1f} s; the handler runs")
         session = run.session
         follower = Follower(session, transcript, decode_audio=not live)
         watching = asyncio.create_task(follower.run())
