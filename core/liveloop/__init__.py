@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import actions, events
     from .actions import Action
-    from .app import App, Handler, HandlerRun, SessionHandler
+    from .app import App, Handler, HandlerRun, RouteCall, SessionHandler
+    from .calls import CallControl, PhoneCall
     from .codec import CodecFactory, EventCodec
     from .config import (
         AudioFormat,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from .metrics import SessionMetrics, TurnMetrics
     from .plugins import PluginInfo, get_plugin_manager, register, unregister
     from .session import AudioOut, Session
-    from .specs import ProviderSpec, TransportSpec
+    from .specs import ProviderSpec, RouteSpec, TransportSpec
     from .speech import Speech
     from .tools import Tool, ToolOutcome, tool
     from .transport import Connection, Connector, MediaChannel
@@ -58,6 +59,9 @@ _EXPORTS: dict[str, str] = {
     "Handler": "app",
     "HandlerRun": "app",
     "SessionHandler": "app",
+    "RouteCall": "app",
+    "CallControl": "calls",
+    "PhoneCall": "calls",
     "CodecFactory": "codec",
     "EventCodec": "codec",
     "AudioFormat": "config",
@@ -94,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "AudioOut": "session",
     "Session": "session",
     "ProviderSpec": "specs",
+    "RouteSpec": "specs",
     "TransportSpec": "specs",
     "Speech": "speech",
     "Tool": "tools",
@@ -135,6 +140,7 @@ __all__ = [
     "App",
     "AudioFormat",
     "AudioOut",
+    "CallControl",
     "Capability",
     "CodecFactory",
     "ConfigError",
@@ -149,10 +155,13 @@ __all__ = [
     "InputTranscription",
     "LiveloopError",
     "MediaChannel",
+    "PhoneCall",
     "PluginError",
     "PluginInfo",
     "ProviderError",
     "ProviderSpec",
+    "RouteCall",
+    "RouteSpec",
     "SemanticVAD",
     "ServerVAD",
     "Session",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from .calls import CallControl, PhoneCall
 from .config import SessionConfig
 from .connecting import connect
 from .errors import LiveloopError, SessionClosed
@@ -15,10 +17,14 @@ from .log import bind_context, get_logger
 from .session import Session
 from .tools import Tool
 
-__all__ = ["App", "Handler", "HandlerRun", "SessionHandler"]
+__all__ = ["App", "Handler", "HandlerRun", "RouteCall", "SessionHandler"]
 
 SessionHandler = Callable[[Session], Awaitable[None]]
 """A handler: ``async def handler(session: liveloop.Session) -> None``."""
+
+RouteCall = Callable[[PhoneCall], "str | Awaitable[str | None] | None"]
+"""``route_call(call) -> handler name | None`` (or an awaitable of it): picks the handler for
+an incoming phone call; ``None`` rejects the call."""
 
 _log = get_logger("liveloop.app")
 
@@ -46,11 +52,19 @@ class App:
 
     ``defaults`` are session options shared by every handler. ``authorize`` is the
     callable a server asks before opening a session for a caller (``liveloop serve``
-    refuses to start without one unless told it is a development server).
+    refuses to start without one unless told it is a development server). ``route_call``
+    picks the handler of an incoming phone call (see :meth:`route`).
     """
 
-    def __init__(self, *, authorize: Callable[..., Any] | None = None, **defaults: Any) -> None:
+    def __init__(
+        self,
+        *,
+        authorize: Callable[..., Any] | None = None,
+        route_call: RouteCall | None = None,
+        **defaults: Any,
+    ) -> None:
         self.authorize = authorize
+        self.route_call = route_call
         self.defaults = defaults
         self.handlers: dict[str, Handler] = {}
 
@@ -91,16 +105,47 @@ class App:
             declared = ", ".join(self.handlers) or "none"
             raise LiveloopError(f"no session handler {name!r} (declared: {declared})") from None
 
+    async def route(self, call: PhoneCall, name: str | None = None) -> Handler | None:
+        """The handler for an incoming phone call, or ``None`` to reject it.
+
+        With ``route_call`` set, it decides (it gets the call's details and returns a
+        handler name or ``None``; an unknown name rejects the call, logged). Otherwise
+        the handler ``name`` (the one named in the route's path), else the only handler.
+        """
+        if self.route_call is not None:
+            chosen = self.route_call(call)
+            if inspect.isawaitable(chosen):
+                chosen = await chosen
+            if chosen is None:
+                return None
+            if chosen not in self.handlers:
+                _log.error("route_call named no declared handler", handler=chosen)
+                return None
+            return self.handlers[chosen]
+        if name is not None:
+            return self.handlers.get(name)
+        return next(iter(self.handlers.values())) if len(self.handlers) == 1 else None
+
     @asynccontextmanager
-    async def start(self, name: str | None = None, **overrides: Any) -> AsyncIterator[HandlerRun]:
+    async def start(
+        self,
+        name: str | None = None,
+        *,
+        call: PhoneCall | None = None,
+        call_control: CallControl | None = None,
+        **overrides: Any,
+    ) -> AsyncIterator[HandlerRun]:
         """Open a session and run handler ``name`` on it in a task, yielding a
         :class:`HandlerRun` (its ``session`` is what a caller or a test drives).
 
-        On exit the handler is cancelled if still running and the session closed.
+        ``call`` and ``call_control`` make the session serve a phone call (servers pass
+        them). On exit the handler is cancelled if still running and the session closed.
         """
         handler = self.handler(name)
         options = {**handler.options, **overrides}
         async with connect(tools=handler.tools, **options) as session:
+            if call is not None and call_control is not None:
+                session.attach_call(call, call_control)
             task = asyncio.create_task(
                 _run_handler(handler, session), name=f"handler-{handler.name}"
             )

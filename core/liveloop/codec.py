@@ -9,7 +9,7 @@ from .actions import Action
 from .config import SessionConfig
 from .events import Event
 
-__all__ = ["CodecFactory", "EventCodec"]
+__all__ = ["CodecFactory", "EventCodec", "LocalEvents", "Resumable"]
 
 
 @runtime_checkable
@@ -29,6 +29,33 @@ class EventCodec(Protocol):
 
     def encode(self, action: Action) -> list[str]:
         """Liveloop action -> provider wire messages."""
+        ...
+
+
+@runtime_checkable
+class LocalEvents(Protocol):
+    """A codec whose provider does not announce everything it did (optional).
+
+    Some protocols never confirm an action (Gemini Live does not echo a typed message or
+    acknowledge a context update): the codec then makes the events itself while
+    encoding, and the runtime takes them right after sending the action's messages.
+    """
+
+    def take_local_events(self) -> list[Event]:
+        """The events made while encoding since the last call (and forget them)."""
+        ...
+
+
+@runtime_checkable
+class Resumable(Protocol):
+    """A codec that can continue a provider-side session on a new connection (optional).
+
+    The runtime keeps the latest :class:`~liveloop.events.ResumptionHandle` and, on a
+    new connection, hands it to the new codec before configuring it.
+    """
+
+    def resume_with(self, handle: str) -> None:
+        """Make the next session configuration resume the session ``handle`` names."""
         ...
 
 

@@ -132,6 +132,9 @@ class SessionConfig(StrictModel):
     attaches the session to a call that already exists (sideband transports: the call's
     media flows between the end user and the provider, the control events through here).
 
+    ``dtmf_turns`` makes the keys a phone caller presses come back from ``input()`` as
+    turns (``channel="dtmf"``), ended by ``#`` or ``dtmf_pause_ms`` without a key.
+
     ``reconnect`` (``None`` = never) says how a dropped connection is restored;
     ``max_session_seconds`` overrides the provider's session length limit, before which
     the session rolls over to a fresh connection at a quiet moment.
@@ -153,6 +156,8 @@ class SessionConfig(StrictModel):
     input_audio: AudioFormat = Field(default_factory=AudioFormat)
     output_audio: AudioFormat = Field(default_factory=AudioFormat)
     auto_respond: StrictBool = True
+    dtmf_turns: StrictBool = False
+    dtmf_pause_ms: Annotated[StrictInt, Field(ge=100, le=60_000)] = 2000
     tool_timeout: Seconds = 30.0
     connect_timeout: Seconds = 10.0
     reconnect: ReconnectPolicy | None = Field(default_factory=ReconnectPolicy)

@@ -21,17 +21,21 @@ __all__ = [
     "AssistantTranscriptDelta",
     "AssistantTranscriptDone",
     "Closed",
+    "Dtmf",
     "ErrorEvent",
     "Event",
+    "GoingAway",
     "Interrupted",
     "PlaybackStarted",
     "PlaybackStopped",
     "Reconnected",
     "ResponseDone",
     "ResponseStarted",
+    "ResumptionHandle",
     "SessionStarted",
     "SessionUpdated",
     "ToolCall",
+    "ToolCallCancelled",
     "ToolResult",
     "Usage",
     "UserSpeechStarted",
@@ -92,6 +96,13 @@ class UserTurn(_Event):
 
     type: Literal["user.turn"] = "user.turn"
     turn: SessionTurn
+
+
+class Dtmf(_Event):
+    """The caller pressed a key on a phone call (``0``-``9``, ``*``, ``#``, ``A``-``D``)."""
+
+    type: Literal["dtmf"] = "dtmf"
+    digit: Annotated[str, Field(pattern=r"^[0-9*#A-D]$")]
 
 
 class ResponseStarted(_Event):
@@ -206,6 +217,14 @@ class ToolResult(_Event):
     is_error: bool = False
 
 
+class ToolCallCancelled(_Event):
+    """The provider withdrew tool calls (e.g. the user spoke over them): the runtime
+    cancels those still running and answers none of them."""
+
+    type: Literal["tool.call_cancelled"] = "tool.call_cancelled"
+    call_ids: tuple[str, ...]
+
+
 class Interrupted(_Event):
     """The user cut off the assistant; ``played_ms`` is how much of the item was heard."""
 
@@ -227,11 +246,30 @@ class ErrorEvent(_Event):
     event_id: str | None = None
 
 
+class GoingAway(_Event):
+    """The provider will end this connection in ``time_left_ms`` (``None``: soon); the
+    runtime moves the session to a new connection before then, at a quiet moment."""
+
+    type: Literal["session.going_away"] = "session.going_away"
+    time_left_ms: int | None = None
+
+
+class ResumptionHandle(_Event):
+    """The provider issued a handle that resumes the session's state on a new connection
+    (the runtime keeps the latest; it is only as secret as the session itself)."""
+
+    type: Literal["session.resumption_handle"] = "session.resumption_handle"
+    handle: str = Field(repr=False)
+
+
 class Reconnected(_Event):
-    """The transport reconnected and the session was restored."""
+    """The transport reconnected and the session was restored: ``resumed`` when the
+    provider restored its own state from a resumption handle, else the runtime replayed
+    the conversation as text."""
 
     type: Literal["reconnected"] = "reconnected"
     attempts: int = 1
+    resumed: bool = False
 
 
 class Closed(_Event):
@@ -249,6 +287,7 @@ Event = Annotated[
     | UserSpeechStopped
     | UserTranscriptDelta
     | UserTurn
+    | Dtmf
     | ResponseStarted
     | AssistantTextDelta
     | AssistantTextDone
@@ -259,9 +298,12 @@ Event = Annotated[
     | PlaybackStopped
     | ResponseDone
     | ToolCall
+    | ToolCallCancelled
     | ToolResult
     | Interrupted
     | ErrorEvent
+    | GoingAway
+    | ResumptionHandle
     | Reconnected
     | Closed,
     Field(discriminator="type"),

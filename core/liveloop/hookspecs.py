@@ -17,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .specs import ProviderSpec, TransportSpec
+    from .specs import ProviderSpec, RouteSpec, TransportSpec
 
 __all__ = ["hookimpl", "hookspec"]
 
@@ -62,4 +62,21 @@ def register_commands(cli: click.Group) -> None:
     Arguments:
         cli: the top-level ``click.Group``; add commands with ``@cli.command()``.
     Returns: nothing.
+    """
+
+
+@hookspec
+def register_routes(register: Callable[[RouteSpec], None]) -> None:
+    """Contribute HTTP and WebSocket routes to ``liveloop serve``.
+
+    For: the paths a plugin serves through ``liveloop serve`` (browser offers, call
+    hang-ups, client secrets, phone webhooks, carrier media streams), so that the server
+    offers exactly what the installed plugins implement.
+    Called: once per server, when ``liveloop serve`` (or ``liveloop_serve.create_app``)
+    builds its app; not at import or ``liveloop plugins`` time, so route code (and
+    Starlette) is only loaded by a server.
+    Arguments:
+        register: call it once per group of routes with a :class:`~liveloop.RouteSpec`.
+    Returns: nothing; two plugins serving the same method and path is an error when
+    the server starts.
     """

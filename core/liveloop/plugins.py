@@ -20,7 +20,7 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 from .log import get_logger
-from .specs import ProviderSpec, TransportSpec
+from .specs import ProviderSpec, RouteSpec, TransportSpec
 
 if TYPE_CHECKING:
     import click
@@ -39,7 +39,7 @@ ENTRY_POINT_GROUP = "liveloop"
 PLUGINS_ENV = "LIVELOOP_PLUGINS"
 
 _log = get_logger("liveloop.plugins")
-S = TypeVar("S", ProviderSpec, TransportSpec)
+S = TypeVar("S", ProviderSpec, TransportSpec, RouteSpec)
 
 
 @dataclass(frozen=True)
@@ -218,6 +218,13 @@ class PluginManager:
                     found[key] = reg
                 self._cache.transports = found
             return dict(self._cache.transports)
+
+    def routes(self) -> list[Registered[RouteSpec]]:
+        """Every group of ``liveloop serve`` routes, with the plugin that registered it
+        (not cached: a server asks once, when it starts)."""
+        self.load_entry_points()
+        with self._lock:
+            return self._collect("register_routes", RouteSpec)
 
     def add_commands(self, cli: click.Group) -> None:
         """Let every plugin add its subcommands to ``cli``."""

@@ -33,7 +33,8 @@ from .actions import (
     TruncateItem,
     UpdateSession,
 )
-from .codec import EventCodec
+from .calls import CallControl, DtmfTurns, PhoneCall
+from .codec import EventCodec, LocalEvents
 from .config import ReconnectPolicy, SessionConfig
 from .errors import ConnectionLost, LiveloopError, ProviderError, SessionClosed
 from .events import (
@@ -43,6 +44,7 @@ from .events import (
     AssistantTranscriptDelta,
     AssistantTranscriptDone,
     Closed,
+    Dtmf,
     ErrorEvent,
     Event,
     Interrupted,
@@ -305,6 +307,11 @@ class Session:
         self._closed = False
         self._close_reason: SessionClosed | None = None
 
+        self.call: PhoneCall | None = None
+        """The phone call this session serves (``None`` outside phone calls)."""
+        self._call_control: CallControl | None = None
+        self._dtmf = DtmfTurns(config.dtmf_pause_ms, self._dtmf_turn)
+
     # -- lifecycle -----------------------------------------------------------------------
 
     async def _start(self) -> None:
@@ -367,6 +374,7 @@ class Session:
         ]
         for task in tasks:
             task.cancel()
+        self._dtmf.cancel()
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 await self._conn.close()
@@ -625,6 +633,42 @@ class Session:
                 yield event
         finally:
             sub.unsubscribe()
+
+    # -- phone calls -----------------------------------------------------------------------
+
+    def attach_call(self, call: PhoneCall, control: CallControl) -> None:
+        """Make this session serve a phone call (for servers, before the handler runs)."""
+        self.call = call
+        self._call_control = control
+        if call.call_id is not None:
+            self._context["call_id"] = call.call_id
+
+    def _require_call(self, method: str) -> CallControl:
+        if self._call_control is None:
+            raise LiveloopError(f"{method}() needs a phone call; this session is not serving one")
+        return self._call_control
+
+    async def transfer(self, target: str) -> None:
+        """Hand the phone call to ``target`` (a ``tel:``/``sip:`` URI or a number).
+
+        Raises :class:`LiveloopError` outside phone calls, or with the cause when the
+        carrier or provider refuses (e.g. a bridged call without carrier credentials).
+        """
+        await self._require_call("transfer").transfer(target)
+
+    async def hang_up(self) -> None:
+        """End the phone call (the session then closes)."""
+        await self._require_call("hang_up").hang_up()
+
+    def inject(self, event: Event) -> None:
+        """Handle ``event`` as if the provider had sent it: for events that reach this
+        process outside the provider's link (a carrier's DTMF key presses)."""
+        if not self._closed:
+            self._dispatch(event)
+
+    def _dtmf_turn(self, digits: str) -> None:
+        if not self._closed:
+            self._on_turn(UserTurn(turn=SessionTurn(text=digits, channel="dtmf")))
 
     # -- sending -------------------------------------------------------------------------
 
@@ -1114,8 +1158,10 @@ class Session:
                 await self._link_up.wait()
                 action, done = self._outbox[0]
                 try:
-                    for message in self._codec.encode(self._for_this_link(action)):
+                    codec = self._codec
+                    for message in codec.encode(self._for_this_link(action)):
                         await self._conn.send(message)
+                    self._dispatch_local(codec)
                 except ConnectionLost:
                     # Keep the action; the reader notices the loss and reconnects (or closes).
                     if self._link_up.is_set() and not self._recovering:
@@ -1268,6 +1314,7 @@ class Session:
             for action in actions:
                 for outgoing in self._codec.encode(action):
                     await self._conn.send(outgoing)
+                self._dispatch_local(self._codec)
             async with asyncio.timeout(UPDATE_TIMEOUT):
                 while not applied.done():
                     incoming = await self._conn.receive()
@@ -1300,6 +1347,12 @@ class Session:
             self._idle.set()
         else:
             self._idle.clear()
+
+    def _dispatch_local(self, codec: EventCodec) -> None:
+        # Events the codec made itself (what its provider never confirms).
+        if isinstance(codec, LocalEvents):
+            for event in codec.take_local_events():
+                self._dispatch(event)
 
     def _emit(self, event: Event) -> None:
         self._events.publish(event)
@@ -1352,6 +1405,11 @@ class Session:
             self._awaiting_audio = (metrics, time.monotonic())
         elif isinstance(event, ErrorEvent):
             self._on_error(event)
+        elif isinstance(event, Dtmf):
+            self._emit(event)
+            if self.config.dtmf_turns:
+                self._dtmf.add(event.digit)
+            return
         elif isinstance(event, SessionStarted):
             self.provider_session_id = event.session_id
         elif isinstance(event, SessionUpdated):

@@ -1,14 +1,16 @@
-"""What plugins register: provider specs and transport specs."""
+"""What plugins register: provider specs, transport specs and route specs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .codec import CodecFactory
 from .features import Features
 from .transport import Connector
 
-__all__ = ["ProviderSpec", "TransportSpec"]
+__all__ = ["ProviderSpec", "RouteSpec", "TransportSpec"]
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,20 @@ class TransportSpec:
     def pair(self) -> str:
         """``provider/transport``."""
         return f"{self.provider}/{self.transport}"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """Routes a plugin adds to ``liveloop serve``: ``name`` labels them (in errors and
+    logs), and ``routes(server)`` builds them when the server starts.
+
+    ``routes`` gets the running server (a ``liveloop_serve.Server``: the app's handlers,
+    the caller checks, the registry of live calls, the provider settings) and returns
+    Starlette routes (``Route`` or ``WebSocketRoute``). Core never imports the server or
+    Starlette: both belong to the ``liveloop-serve`` distribution, which calls this. It may
+    raise ``liveloop_serve.ServeError`` to refuse to start (a missing key, for example).
+    """
+
+    name: str
+    routes: Callable[[Any], Sequence[Any]]
+    description: str = ""

@@ -15,7 +15,8 @@ class SessionTurn(BaseModel):
     """A completed user turn: what the user said (or typed), and when.
 
     - ``text``: the final transcript of a spoken turn, or the typed text.
-    - ``channel``: ``"audio"`` for speech, ``"text"`` for a typed message.
+    - ``channel``: ``"audio"`` for speech, ``"text"`` for a typed message, ``"dtmf"`` for
+      keys pressed on a phone call (``text`` is the digits; see ``dtmf_turns``).
     - ``item_id``: the provider's conversation item for the turn.
     - ``audio``: PCM16 of the utterance when the user's audio went through this process
       (``send_audio``), else ``None``; ``audio_format`` describes it.
@@ -31,7 +32,7 @@ class SessionTurn(BaseModel):
     )
 
     text: str
-    channel: Literal["audio", "text"]
+    channel: Literal["audio", "text", "dtmf"]
     item_id: str | None = None
     audio: bytes | None = Field(default=None, repr=False)
     audio_format: AudioFormat | None = None

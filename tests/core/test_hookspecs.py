@@ -184,3 +184,32 @@ def test_hook_register_commands_through_main(
         assert capsys.readouterr().out == "hello world from a plugin\n"
     finally:
         liveloop.cli.cli.commands.pop("hello", None)
+
+
+def test_hook_register_routes(manager: PluginManager) -> None:
+    built: list[object] = []
+
+    def routes(server: object) -> list[object]:
+        built.append(server)
+        return ["a route"]
+
+    class RoutesPlugin:
+        @liveloop.hookimpl
+        def register_routes(self, register: Callable[[liveloop.RouteSpec], None]) -> None:
+            register(liveloop.RouteSpec(name="demo-routes", routes=routes, description="demo"))
+
+    class WrongPlugin:
+        @liveloop.hookimpl
+        def register_routes(self, register: Callable[[Any], None]) -> None:
+            register("not a spec")
+
+    assert manager.routes() == []
+    manager.register(RoutesPlugin(), name="routes-plugin")
+    [registered] = manager.routes()
+    assert registered.plugin == "routes-plugin" and registered.spec.name == "demo-routes"
+    assert not built  # routes are built by a server, not when plugins register them
+    assert registered.spec.routes("server") == ["a route"] and built == ["server"]
+
+    manager.register(WrongPlugin(), name="wrong-plugin")
+    with pytest.raises(liveloop.PluginError, match=r"wrong-plugin.*expected RouteSpec"):
+        manager.routes()

@@ -47,6 +47,7 @@ EVENT_SAMPLES: dict[str, dict[str, Any]] = {
     "user.speech_stopped": {"item_id": "item_1", "audio_end_ms": 2400},
     "user.transcript_delta": {"item_id": "item_1", "delta": "hel"},
     "user.turn": {"turn": TURN},
+    "dtmf": {"digit": "5"},
     "response.started": {"response_id": "resp_1", "metadata": {"liveloop_say": "1"}},
     "assistant.text_delta": {"response_id": "resp_1", "item_id": "item_2", "delta": "Hi"},
     "assistant.text_done": {"response_id": "resp_1", "item_id": "item_2", "text": "Hi!"},
@@ -69,6 +70,9 @@ EVENT_SAMPLES: dict[str, dict[str, Any]] = {
     "tool.result": {"call_id": "call_1", "name": "lookup", "output": '{"a": 1}', "is_error": False},
     "interrupted": {"response_id": "resp_1", "item_id": "item_2", "played_ms": 640},
     "error": {"message": "bad thing", "code": "invalid_value", "event_id": "evt_7"},
+    "tool.call_cancelled": {"call_ids": ("call_1",)},
+    "session.going_away": {"time_left_ms": 50000},
+    "session.resumption_handle": {"handle": "h_1"},
     "reconnected": {"attempts": 2},
     "closed": {"reason": "handler returned", "error": None},
 }

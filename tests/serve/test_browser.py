@@ -22,7 +22,7 @@ from starlette.requests import Request
 
 import liveloop
 from liveloop_emulator import Emulator, tones
-from liveloop_openai_webrtc.serve import create_app, serving
+from liveloop_serve import create_app, serving
 
 from .conftest import KEY
 

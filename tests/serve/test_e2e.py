@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 import liveloop
 from liveloop_emulator import Emulator, Rule
-from liveloop_openai_webrtc.serve import create_app
+from liveloop_serve import create_app
 
 from .conftest import KEY, Browser
 

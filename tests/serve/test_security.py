@@ -20,7 +20,8 @@ from starlette.requests import Request
 
 import liveloop
 from liveloop_emulator import Emulator
-from liveloop_openai_webrtc.serve import ServeError, SessionServer, check_offer, create_app
+from liveloop_openai_webrtc.browser import check_offer
+from liveloop_serve import ServeError, Server, create_app
 
 from .conftest import KEY, FakeProvider, real_offer
 
@@ -61,11 +62,11 @@ async def sdp() -> str:
 
 @pytest.fixture
 async def serve(fake_provider: FakeProvider) -> AsyncIterator[Callable[..., Any]]:
-    """``serve(**options) -> (httpx client, SessionServer)`` over the fake provider."""
-    servers: list[SessionServer] = []
+    """``serve(**options) -> (httpx client, Server)`` over the fake provider."""
+    servers: list[Server] = []
     clients: list[httpx.AsyncClient] = []
 
-    def make(**options: Any) -> tuple[httpx.AsyncClient, SessionServer]:
+    def make(**options: Any) -> tuple[httpx.AsyncClient, Server]:
         options.setdefault("provider_base_url", UNREACHABLE)
         options.setdefault("api_key", KEY)
         options.setdefault("http_client", fake_provider.client())
@@ -118,7 +119,7 @@ async def test_wrong_content_type_is_415(
 async def test_oversized_offer_is_413_with_or_without_a_length(
     serve: Callable[..., Any], fake_provider: FakeProvider, sdp: str
 ) -> None:
-    client, _ = serve(max_offer_bytes=8 * 1024)
+    client, _ = serve(max_body_bytes=8 * 1024)
     big = sdp + "a=x-padding:" + "x" * 9000 + "\r\n"
     response = await client.post(
         "/sessions/echo/offer", content=big, headers={**SDP, **as_("alice")}
@@ -306,10 +307,10 @@ def test_serve_command_refuses_to_start_without_authorize(tmp_path: Path) -> Non
 @pytest.fixture
 async def emulator_serve() -> AsyncIterator[Callable[..., Any]]:
     emus: list[Emulator] = []
-    servers: list[SessionServer] = []
+    servers: list[Server] = []
     clients: list[httpx.AsyncClient] = []
 
-    async def make(**options: Any) -> tuple[httpx.AsyncClient, SessionServer, Emulator]:
+    async def make(**options: Any) -> tuple[httpx.AsyncClient, Server, Emulator]:
         emu = Emulator(speed=4.0)
         await emu.start()
         emus.append(emu)
@@ -333,7 +334,7 @@ async def emulator_serve() -> AsyncIterator[Callable[..., Any]]:
         await emu.stop()
 
 
-async def _attached(server: SessionServer, timeout: float = 5.0) -> None:
+async def _attached(server: Server, timeout: float = 5.0) -> None:
     for _ in range(int(timeout / 0.02)):
         if server.calls and all(call.session is not None for call in server.calls.values()):
             return

@@ -1,4 +1,4 @@
-"""The ``openai/webrtc_sideband`` transport's pieces, and the rate limiter of ``serve``."""
+"""The ``openai/webrtc_sideband`` transport's pieces."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 import liveloop
 from liveloop.matrix import resolve
-from liveloop_openai_webrtc._ratelimit import Rate, RateLimiter
 from liveloop_openai_webrtc.sideband import SidebandConnector, sideband_url
 
 
@@ -50,27 +49,3 @@ async def test_unknown_call_is_a_provider_error(make_emulator: Any) -> None:
                 base_url=emu.base_url,
                 reconnect=None,
             )
-
-
-def test_rate_parse() -> None:
-    assert Rate.parse("10/minute") == Rate(10, 60.0)
-    assert Rate.parse("3/30s") == Rate(3, 30.0)
-    assert Rate.parse("100/hours") == Rate(100, 3600.0)
-    for bad in ("ten/minute", "0/s", "3/fortnight", ""):
-        with pytest.raises(ValueError):
-            Rate.parse(bad)
-
-
-def test_rate_limiter_window_and_memory() -> None:
-    now = [0.0]
-    limiter = RateLimiter(Rate(2, 10.0), max_keys=3, clock=lambda: now[0])
-    assert limiter.acquire("a") is None and limiter.acquire("a") is None
-    assert limiter.acquire("a") == pytest.approx(10.0)
-    now[0] = 4.0
-    assert limiter.acquire("a") == pytest.approx(6.0)
-    assert limiter.acquire("b") is None  # callers have windows of their own
-    now[0] = 10.5
-    assert limiter.acquire("a") is None  # the first start left the window
-    for key in "cdef":
-        limiter.acquire(key)
-    assert len(limiter._starts) == 3  # bounded memory

@@ -34,6 +34,7 @@ from liveloop.events import (
     AssistantTextDone,
     AssistantTranscriptDelta,
     AssistantTranscriptDone,
+    Dtmf,
     ErrorEvent,
     Event,
     PlaybackStarted,
@@ -79,7 +80,6 @@ _IGNORED = frozenset(
         "conversation.item.input_audio_transcription.segment",
         "input_audio_buffer.cleared",
         "input_audio_buffer.timeout_triggered",
-        "input_audio_buffer.dtmf_event_received",
         "rate_limits.updated",
         "response.output_item.added",
         "response.content_part.added",
@@ -196,6 +196,10 @@ class OpenAICodec:
         end = opt_int(data, "audio_end_ms")
         self._turns.speech_stopped(item_id, end)
         return [UserSpeechStopped(item_id=item_id, audio_end_ms=end, raw=data)]
+
+    def _dtmf(self, data: dict[str, Any]) -> list[Event]:
+        # SIP calls: a key the caller pressed (``event`` is the key, "0"-"9", "*", "#", "A"-"D").
+        return [Dtmf(digit=get_str(data, "event"), raw=data)]
 
     def _committed(self, data: dict[str, Any]) -> list[Event]:
         return self._open_audio_turn(get_str(data, "item_id"), data)
@@ -512,6 +516,7 @@ _DECODERS: dict[str, _Decoder] = {
     "input_audio_buffer.speech_started": OpenAICodec._speech_started,
     "input_audio_buffer.speech_stopped": OpenAICodec._speech_stopped,
     "input_audio_buffer.committed": OpenAICodec._committed,
+    "input_audio_buffer.dtmf_event_received": OpenAICodec._dtmf,
     "conversation.item.added": OpenAICodec._item,
     "conversation.item.done": OpenAICodec._item,
     "conversation.item.created": OpenAICodec._item,  # beta name, still in the GA SDK

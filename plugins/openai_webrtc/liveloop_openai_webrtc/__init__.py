@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     )
     from .media import OutgoingAudioTrack, PcmResampler, WebRTCMedia
     from .peer import EVENTS_CHANNEL, WebRTCConnection, WebRTCConnector, calls_url
-    from .serve import create_app
     from .sideband import SidebandConnection, SidebandConnector
 
 # Loaded on first use: the plugin entry point imports this package, and listing the
@@ -33,7 +32,6 @@ _EXPORTS = {
     "WebRTCConnection": ".peer",
     "WebRTCConnector": ".peer",
     "calls_url": ".peer",
-    "create_app": ".serve",
     "SidebandConnection": ".sideband",
     "SidebandConnector": ".sideband",
 }
@@ -60,7 +58,6 @@ __all__ = [
     "calls_url",
     "choose_host_addresses",
     "choose_ice_servers",
-    "create_app",
     "host_addresses",
     "parse_ice_servers",
 ]

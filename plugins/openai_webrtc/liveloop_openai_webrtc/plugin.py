@@ -1,14 +1,21 @@
-"""Registers the ``openai/webrtc`` transport (peer mode: this process is the WebRTC client)."""
+"""Registers the ``openai/webrtc`` transports (a Python peer, and the sideband of a browser's
+call) and the browser routes of ``liveloop serve``."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import click
-
-from liveloop import Connection, Connector, Features, SessionConfig, TransportSpec, hookimpl
+from liveloop import (
+    Connection,
+    Connector,
+    Features,
+    RouteSpec,
+    SessionConfig,
+    TransportSpec,
+    hookimpl,
+)
 
 PEER_FEATURES = Features(
     audio_in=True,
@@ -89,86 +96,19 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
 
 
 @hookimpl
-def register_commands(cli: click.Group) -> None:
-    """Add ``liveloop serve``."""
-    cli.add_command(serve_command)
-
-
-@click.command("serve")
-@click.argument("target", metavar="MODULE:APP")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option(
-    "--insecure-dev",
-    is_flag=True,
-    help="Serve without the app's authorize callable: anyone reaching the port may start "
-    "sessions on your key. For a development machine only.",
-)
-@click.option(
-    "--max-sessions",
-    default=20,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Concurrent calls this process runs (more get 503).",
-)
-@click.option(
-    "--rate",
-    default="10/minute",
-    show_default=True,
-    help="Session starts allowed per caller (N/second, N/minute, N/hour or N/SECONDSs).",
-)
-@click.option(
-    "--emulator",
-    is_flag=True,
-    help="Start the bundled emulator in this process and use it as the provider.",
-)
-@click.option(
-    "--static",
-    "static_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Directory whose pages and scripts are served at / (default: the app module's "
-    "directory when it holds an index.html).",
-)
-@click.option(
-    "--base-url",
-    default=None,
-    help="Provider endpoint (default: OPENAI_BASE_URL, else OpenAI). The key is read from "
-    "OPENAI_API_KEY.",
-)
-def serve_command(
-    target: str,
-    host: str,
-    port: int,
-    insecure_dev: bool,
-    max_sessions: int,
-    rate: str,
-    emulator: bool,
-    static_dir: Path | None,
-    base_url: str | None,
-) -> None:
-    """Serve MODULE:APP's handlers to browsers over WebRTC (media goes straight to the
-    provider; the handlers run here over a sideband)."""
-    import asyncio
-    import contextlib
-
-    from ._ratelimit import Rate
-    from .serve import run_server
-
-    try:
-        parsed = Rate.parse(rate)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--rate") from None
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            run_server(
-                target,
-                host=host,
-                port=port,
-                insecure_dev=insecure_dev,
-                max_sessions=max_sessions,
-                rate=parsed,
-                emulator=emulator,
-                static_dir=static_dir,
-                provider_base_url=base_url,
-            )
+def register_routes(register: Callable[[RouteSpec], None]) -> None:
+    """Contribute the browser routes to ``liveloop serve`` (offer, hang-up, client secret)."""
+    register(
+        RouteSpec(
+            name="openai-webrtc-browser",
+            routes=_browser_routes,
+            description="browsers call over WebRTC; the handler runs here over the sideband",
         )
+    )
+
+
+def _browser_routes(server: Any) -> Sequence[Any]:
+    # Imported when a server starts: listing plugins must not load Starlette.
+    from .browser import browser_routes
+
+    return browser_routes(server)

@@ -1,0 +1,44 @@
+"""Registers the ``gemini`` provider: the Gemini Live codec, its features and defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from liveloop import Features, ProviderSpec, hookimpl
+
+from .codec import GeminiCodec
+
+__all__ = ["FEATURES", "register_providers"]
+
+FEATURES = Features(
+    audio_in=True,
+    audio_out=True,
+    text=True,
+    server_vad=True,
+    semantic_vad=False,
+    # The server cuts generation where it heard the user and keeps only what it sent.
+    interruption="server_truncates",
+    tools=True,
+    # No "say this" mode: say() asks the model to repeat the text, which it may reword.
+    verbatim_say=False,
+    sideband=False,
+    media="events",
+    audio_formats=("pcm16",),
+)
+"""What Gemini Live and this codec support; a transport narrows it."""
+
+
+@hookimpl
+def register_providers(register: Callable[[ProviderSpec], None]) -> None:
+    """Register Gemini Live (the Developer API's BidiGenerateContent)."""
+    register(
+        ProviderSpec(
+            name="gemini",
+            codec=GeminiCodec,
+            features=FEATURES,
+            description="Gemini Live API (BidiGenerateContent; native-audio models)",
+            api_key_env="GEMINI_API_KEY",
+            base_url_env="GEMINI_BASE_URL",
+            default_base_url="https://generativelanguage.googleapis.com",
+        )
+    )

@@ -1,0 +1,134 @@
+"""Gemini Live's server messages as pydantic models: what the codec reads, validated.
+
+The service and the SDKs write keys in camelCase or snake_case at any depth (proto3
+JSON accepts both), so every model takes either spelling; keys liveloop does not use are
+ignored. Binary data arrives as standard or URL-safe base64, padded or not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "Blob",
+    "Content",
+    "FunctionCall",
+    "GoAway",
+    "Part",
+    "ResumptionUpdate",
+    "ServerContent",
+    "SetupComplete",
+    "ToolCall",
+    "ToolCallCancellation",
+    "Transcription",
+    "UsageMetadata",
+    "VoiceActivity",
+    "b64decode",
+    "duration_ms",
+]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+    )
+
+
+class SetupComplete(_Wire):
+    session_id: str | None = None
+
+
+class Blob(_Wire):
+    mime_type: str | None = None
+    data: str = ""
+
+
+class Part(_Wire):
+    text: str | None = None
+    inline_data: Blob | None = None
+    thought: bool | None = None
+
+
+class Content(_Wire):
+    role: str | None = None
+    parts: list[Part] = []
+
+
+class Transcription(_Wire):
+    text: str | None = None
+    finished: bool | None = None
+
+
+class ServerContent(_Wire):
+    model_turn: Content | None = None
+    input_transcription: Transcription | None = None
+    output_transcription: Transcription | None = None
+    generation_complete: bool | None = None
+    turn_complete: bool | None = None
+    interrupted: bool | None = None
+    turn_complete_reason: str | None = None
+
+
+class FunctionCall(_Wire):
+    id: str | None = None
+    name: str
+    args: dict[str, Any] | None = None
+
+
+class ToolCall(_Wire):
+    function_calls: list[FunctionCall] = []
+
+
+class ToolCallCancellation(_Wire):
+    ids: list[str] = []
+
+
+class GoAway(_Wire):
+    time_left: str | None = None
+
+
+class ResumptionUpdate(_Wire):
+    new_handle: str | None = None
+    resumable: bool | None = None
+
+
+class UsageMetadata(_Wire):
+    prompt_token_count: int | None = None
+    response_token_count: int | None = None
+    candidates_token_count: int | None = None  # Vertex's name for the response tokens
+    total_token_count: int | None = None
+
+
+class VoiceActivity(_Wire):
+    voice_activity_type: str | None = None
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)s\s*$")
+
+
+def duration_ms(value: str | None) -> int | None:
+    """A proto Duration string (``"50s"``, ``"1.5s"``) in milliseconds; ``None`` when
+    absent or not a duration."""
+    if value is None:
+        return None
+    match = _DURATION.match(value)
+    return None if match is None else int(float(match.group(1)) * 1000)
+
+
+def b64decode(data: str) -> bytes:
+    """Decode standard or URL-safe base64, with or without padding; raises
+    ``ValueError`` for anything else."""
+    try:
+        if "-" in data or "_" in data:
+            data = data.replace("-", "+").replace("_", "/")
+        if len(data) % 4:
+            data += "=" * (-len(data) % 4)
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"not base64: {exc}") from None

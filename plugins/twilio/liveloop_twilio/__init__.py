@@ -1,0 +1,2 @@
+"""liveloop's Twilio Media Streams bridge: phone calls to any provider session, through
+``liveloop serve``."""

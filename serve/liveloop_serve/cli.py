@@ -1,0 +1,111 @@
+"""The ``liveloop serve`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import click
+
+from .ratelimit import Rate
+
+__all__ = ["serve_command"]
+
+
+def _rate(value: str, option: str) -> Rate:
+    try:
+        return Rate.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+@click.command("serve")
+@click.argument("target", metavar="MODULE:APP")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--insecure-dev",
+    is_flag=True,
+    help="Serve without the app's authorize callable: anyone reaching the port may start "
+    "sessions on your key. For a development machine only.",
+)
+@click.option(
+    "--max-sessions",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent calls in all (all workers sharing the store); more get 503.",
+)
+@click.option(
+    "--max-per-caller",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent calls one caller may hold; more get 429.",
+)
+@click.option(
+    "--rate",
+    default="10/minute",
+    show_default=True,
+    help="Session starts allowed per caller (N/second, N/minute, N/hour or N/SECONDSs).",
+)
+@click.option(
+    "--auth-failures",
+    default="20/minute",
+    show_default=True,
+    help="Failed authorizations allowed per client address before it gets 429.",
+)
+@click.option(
+    "--emulator",
+    is_flag=True,
+    help="Start the bundled emulator in this process and use it as the provider.",
+)
+@click.option(
+    "--static",
+    "static_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory whose pages and scripts are served at / (default: the app module's "
+    "directory when it holds an index.html).",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="Provider endpoint (default: the provider's environment variable, e.g. "
+    "OPENAI_BASE_URL, else its public endpoint). The key is read from the provider's "
+    "environment variable (OPENAI_API_KEY).",
+)
+def serve_command(
+    target: str,
+    host: str,
+    port: int,
+    insecure_dev: bool,
+    max_sessions: int,
+    max_per_caller: int,
+    rate: str,
+    auth_failures: str,
+    emulator: bool,
+    static_dir: Path | None,
+    base_url: str | None,
+) -> None:
+    """Serve MODULE:APP's handlers with the routes the installed plugins contribute
+    (browser calls over WebRTC with liveloop-openai-webrtc)."""
+    from .running import run_server
+
+    starts, failures = _rate(rate, "--rate"), _rate(auth_failures, "--auth-failures")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_server(
+                target,
+                host=host,
+                port=port,
+                emulator=emulator,
+                static_dir=static_dir,
+                insecure_dev=insecure_dev,
+                max_sessions=max_sessions,
+                max_per_caller=max_per_caller,
+                rate=starts,
+                auth_failures=failures,
+                provider_base_url=base_url,
+            )
+        )

@@ -1,0 +1,125 @@
+"""Running the app: :func:`serving` (uvicorn in this event loop, for tests and embedding) and
+:func:`run_server` (what ``liveloop serve`` runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from liveloop import get_logger
+
+from .server import ServeError, Server, create_app
+
+__all__ = ["EMULATOR_KEY", "default_static_dir", "run_server", "serving"]
+
+_log = get_logger("liveloop.serve")
+
+EMULATOR_KEY = "sk-liveloop-serve-emulator"
+"""The key ``--emulator`` gives the bundled emulator (a local stand-in, not a secret)."""
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its signal handlers (the embedding program owns them)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+@asynccontextmanager
+async def serving(
+    asgi: Starlette, *, host: str = "127.0.0.1", port: int = 0, signals: bool = False
+) -> AsyncIterator[str]:
+    """Run ``asgi`` with uvicorn in this event loop; yields its base URL (``http://…``).
+
+    ``port=0`` picks a free port. On exit the server stops (lifespan shutdown included).
+    """
+    config = uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_level="warning",
+        log_config=None,  # the host process owns logging (liveloop.configure_logging)
+        ws="none",
+    )
+    server = uvicorn.Server(config) if signals else _QuietServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise ServeError("the server stopped during startup")
+        await asyncio.sleep(0.01)
+    sockets = [sock for srv in server.servers for sock in (srv.sockets or ())]
+    bound = int(sockets[0].getsockname()[1]) if sockets else port
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
+    try:
+        yield f"http://{shown}:{bound}"
+    finally:
+        server.should_exit = True
+        done, _ = await asyncio.wait({task}, timeout=5.0)
+        if not done:
+            task.cancel()
+
+
+def default_static_dir(target: str) -> Path | None:
+    """The directory of ``target``'s module when it holds an ``index.html``."""
+    module = sys.modules.get(target.partition(":")[0])
+    filename = getattr(module, "__file__", None)
+    if filename is None:
+        return None
+    folder = Path(filename).resolve().parent
+    return folder if (folder / "index.html").is_file() else None
+
+
+async def run_server(
+    target: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    emulator: bool = False,
+    static_dir: str | Path | None = None,
+    **settings: Any,
+) -> None:
+    """What ``liveloop serve`` runs: load ``module:app``, optionally start the bundled
+    emulator as the provider, serve until interrupted (then hang up every call).
+    ``settings`` are :class:`~liveloop_serve.Server`'s options."""
+    from liveloop.console import load_app
+
+    app = load_app(target)
+    async with contextlib.AsyncExitStack() as stack:
+        if emulator:
+            try:
+                from liveloop_emulator import Emulator
+            except ImportError:
+                raise ServeError(
+                    "--emulator needs the bundled emulator: pip install liveloop-emulator"
+                ) from None
+            running = await stack.enter_async_context(Emulator())
+            settings.update(api_key=EMULATOR_KEY, provider_base_url=running.base_url)
+        asgi = create_app(
+            app,
+            static_dir=static_dir if static_dir is not None else default_static_dir(target),
+            **settings,
+        )
+        server: Server = asgi.state.liveloop
+        config = uvicorn.Config(
+            asgi, host=host, port=port, lifespan="on", log_config=None, ws="none"
+        )
+        _log.warning(
+            "liveloop serve listening",
+            url=f"http://{host}:{port}",
+            provider="the bundled emulator" if emulator else server.provider_base_url,
+            handlers=sorted(app.handlers),
+            static=str(server.static_dir) if server.static_dir else None,
+            insecure_dev=server.insecure_dev,
+        )
+        await uvicorn.Server(config).serve()
