@@ -287,8 +287,7 @@ def _main(args: list[str]) -> None:
         _fail(exc.format_message(), args, exc.exit_code)
     except LiveloopError as exc:
         _fail(str(exc), args, 1)
-    if isinstance(code, int) and code:
-        sys.exit(code)
+    sys.exit(code if isinstance(code, int) else 0)  # as click's standalone mode does
 
 
 def _fail(message: str, args: Sequence[str], status: int) -> None:

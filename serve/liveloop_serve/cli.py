@@ -23,7 +23,13 @@ def _rate(value: str, option: str) -> Rate:
 @click.command("serve")
 @click.argument("target", metavar="MODULE:APP")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
 @click.option(
     "--insecure-dev",
     is_flag=True,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +34,17 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Any:
         yield
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # uvicorn reports a bind error with a traceback and exits from inside its task.
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except (OSError, OverflowError) as exc:
+        errno = getattr(exc, "errno", None)
+        reason = os.strerror(errno) if errno else str(exc)
+        raise ServeError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 @asynccontextmanager
@@ -114,12 +127,13 @@ async def run_server(
         config = uvicorn.Config(
             asgi, host=host, port=port, lifespan="on", log_config=None, ws="none"
         )
+        listening = _listen(host, port)  # bound first: "listening" is said once it is true
         _log.warning(
             "liveloop serve listening",
-            url=f"http://{host}:{port}",
+            url=f"http://{host}:{listening.getsockname()[1]}",
             provider="the bundled emulator" if emulator else server.provider_base_url,
             handlers=sorted(app.handlers),
             static=str(server.static_dir) if server.static_dir else None,
             insecure_dev=server.insecure_dev,
         )
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(config).serve(sockets=[listening])
