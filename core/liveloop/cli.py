@@ -100,11 +100,18 @@ def capabilities_command(as_json: bool) -> None:
 )
 @click.option("--live", is_flag=True, help="Run against OpenAI (needs OPENAI_API_KEY).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def demo(transport: str, live: bool, as_json: bool) -> None:
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.",
+)
+def demo(transport: str, live: bool, as_json: bool, record: Path | None) -> None:
     """Run a restaurant concierge end to end: emulator, caller, tools, barge-in-safe audio."""
     from .demo import run_demo
 
-    _run_command(run_demo(transport=transport, live=live, as_json=as_json))
+    _run_command(run_demo(transport=transport, live=live, as_json=as_json, record=record))
 
 
 @cli.command()
@@ -117,11 +124,20 @@ def demo(transport: str, live: bool, as_json: bool) -> None:
     default=None,
     help="A JSON reply script for the emulator.",
 )
-def console(target: str, session_name: str | None, live: bool, script: Path | None) -> None:
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.",
+)
+def console(
+    target: str, session_name: str | None, live: bool, script: Path | None, record: Path | None
+) -> None:
     """Talk to a handler by typing; see its replies and tool calls as they happen."""
     from .console import run_console
 
-    _run_command(run_console(target, session=session_name, live=live, script=script))
+    _run_command(run_console(target, session=session_name, live=live, script=script, record=record))
 
 
 @cli.command()
@@ -203,6 +219,30 @@ def emulator(
             chunk_ms=chunk_ms,
         )
     )
+
+
+@cli.command()
+@click.argument("recording", type=click.Path(path_type=Path))
+@click.option(
+    "--png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the timeline picture (default: RECORDING.png).",
+)
+@click.option("--no-png", is_flag=True, help="Only print the conversation.")
+def report(recording: Path, png: Path | None, no_png: bool) -> None:
+    """Print a recorded session's conversation and draw its timeline (a PNG).
+
+    RECORDING is what --record or record= wrote: its .jsonl, its .wav or its name.
+    """
+    from .recording import recording_paths
+    from .report import conversation, load, plot
+
+    loaded = load(recording)
+    conversation(loaded, click.echo)
+    if not no_png:
+        target = png or recording_paths(recording)[0].with_suffix(".png")
+        click.echo(f"timeline: {plot(loaded, target)}")
 
 
 def _run_command(work: Coroutine[Any, Any, object]) -> None:

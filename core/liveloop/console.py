@@ -77,6 +77,7 @@ async def run_console(
     live: bool = False,
     script: Path | None = None,
     stream: TextIO | None = None,
+    record: Path | None = None,
 ) -> None:
     """Run ``target``'s handler and feed it the lines read from ``stream`` (stdin).
 
@@ -101,6 +102,8 @@ async def run_console(
             rules = load_script(script) if script is not None else []
             emulator = await stack.enter_async_context(Emulator(script=rules))
             options = {"api_key": CONSOLE_KEY, "base_url": emulator.base_url}
+        if record is not None:
+            options["record"] = record
         run = await stack.enter_async_context(app.start(session, **options))
         where = "OpenAI" if live else f"the bundled emulator at {options['base_url']}"
         transcript.info(f"{target} on {where}. Type a line per turn; Ctrl-D ends.")

@@ -10,6 +10,7 @@ what was delivered), and closes within bounds whatever the provider does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 import uuid
@@ -292,6 +293,7 @@ class Session:
             config.input_audio.bytes_per_ms, manual=config.turn_detection is None
         )
         self._odd_byte = b""
+        self._audio_in_taps: list[Callable[[bytes], None]] = []
         self._awaiting_audio: tuple[TurnMetrics, float] | None = None
 
         self._seen_calls: set[str] = set()
@@ -467,6 +469,8 @@ class Session:
         """
         self._require_media("audio_in", "send_audio")
         self._ensure_open()
+        for tap in tuple(self._audio_in_taps):
+            tap(pcm)
         data = self._odd_byte + bytes(pcm)
         self._odd_byte = b""
         if len(data) % 2:
@@ -500,6 +504,18 @@ class Session:
         done: asyncio.Future[None] = self._loop.create_future()
         self._queue(AppendAudio(audio=data), done)
         await done
+
+    def tap_audio_in(self, listener: Callable[[bytes], None]) -> Callable[[], None]:
+        """Call ``listener`` with every chunk :meth:`send_audio` takes (PCM16 at the input
+        format), until the returned function is called: for recorders and level meters,
+        so it must not block."""
+        self._audio_in_taps.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._audio_in_taps.remove(listener)
+
+        return remove
 
     async def commit_audio(self) -> None:
         """End the user's turn now (for sessions without turn detection)."""
