@@ -84,6 +84,7 @@ def test_the_docs_have_code() -> None:
     assert sum(len(blocks(path)) for path in DOCS) >= 20
 
 
+@pytest.mark.timeout(300)  # a doc with several test blocks runs several child pytests
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_code_blocks_run(path: Path, docs_env: dict[str, str], tmp_path: Path) -> None:
     namespace: dict[str, Any] = {"__name__": "__docs__"}
