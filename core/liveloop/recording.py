@@ -45,10 +45,12 @@ __all__ = ["FLUSH_S", "Recorder", "recording_paths"]
 
 FLUSH_S = 0.25
 """How often the files are written and flushed."""
-HOLD_S = 0.5
-"""Audio this recent stays in memory: a barge-in reported late can still cut it."""
-JITTER_S = 0.25
-"""User audio arriving this much later than the previous chunk ended still follows it."""
+HOLD_S = 0.7
+"""Audio this recent stays in memory: a barge-in reported late can still cut it, and a
+reply delayed by a busy machine still plays on without a gap."""
+JITTER_S = 0.6
+"""User audio arriving this much later than the previous chunk ended still follows it (a
+busy machine delays chunks); later than that, the microphone had paused."""
 _CLOSE_TIMEOUT_S = 1.0
 
 _log = get_logger("liveloop.recording")
@@ -175,11 +177,11 @@ class Recorder:
         if event.item_id in self._cut_items:
             return
         pcm = event.audio[: len(event.audio) - len(event.audio) % 2]
-        if event.item_id in self._items:
-            start, expected = self._items[event.item_id]
+        if event.item_id in self._items:  # a reply plays on without gaps
+            start, at = self._items[event.item_id]
         else:  # a new reply plays after what is still playing, else now
-            start, expected = -1, self._assistant.cursor
-        at = self._assistant.place(self._written, self._stream_at(expected), pcm)
+            start, at = -1, self._stream_at(self._assistant.cursor)
+        at = self._assistant.place(self._written, at, pcm)
         if start < 0:
             start = at
             self._line(
