@@ -101,17 +101,26 @@ def capabilities_command(as_json: bool) -> None:
 @click.option("--live", is_flag=True, help="Run against OpenAI (needs OPENAI_API_KEY).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option(
+    "--phone",
+    type=click.Choice(["twilio"]),
+    default=None,
+    help="Take the call on a phone path instead, offline: twilio (a simulated Twilio "
+    "Media Streams caller through liveloop serve's bridge).",
+)
+@click.option(
     "--record",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     metavar="PATH",
     help="Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.",
 )
-def demo(transport: str, live: bool, as_json: bool, record: Path | None) -> None:
+def demo(transport: str, live: bool, as_json: bool, phone: str | None, record: Path | None) -> None:
     """Run a restaurant concierge end to end: emulator, caller, tools, barge-in-safe audio."""
     from .demo import run_demo
 
-    _run_command(run_demo(transport=transport, live=live, as_json=as_json, record=record))
+    _run_command(
+        run_demo(transport=transport, live=live, as_json=as_json, phone=phone, record=record)
+    )
 
 
 @cli.command()

@@ -349,13 +349,14 @@ class Session:
         """The feature flags of this session's provider/transport pair."""
         return self.capabilities.features
 
-    async def close(self) -> None:
+    async def close(self, reason: str = "session closed by the application") -> None:
         """Close the session; returns within about a second whatever the provider does.
 
-        Pending and future :meth:`input` calls raise :class:`SessionClosed`, ``audio_out``
+        Pending and future :meth:`input` calls raise :class:`SessionClosed` with ``reason``
+        (a server says why it ends its calls: ``"the server is draining"``), ``audio_out``
         and ``events`` iterators end, unfinished :class:`Speech` handles fail.
         """
-        await self._shutdown(SessionClosed("session closed by the application"))
+        await self._shutdown(SessionClosed(reason))
 
     async def _shutdown(self, reason: SessionClosed) -> None:
         if self._closed:
@@ -602,12 +603,22 @@ class Session:
 
     def played(self, ms: int, item_id: str | None = None) -> None:
         """Report how many ms of an assistant item (default: the current one) the user
-        has actually heard; barge-in truncation then uses this instead of delivery."""
+        has actually heard.
+
+        From the first report on (``played(0)`` before any audio declares it), playback
+        follows the reports: barge-in truncates every item still playing to what was
+        reported (an item never reported counts as unheard), ``say()`` completes once its
+        audio was heard, and ``metrics.audio_played_ms`` adds up what was heard.
+        """
         self._playback_reported = True
         state = self._items.get(item_id) if item_id else self._current_item
         if state is not None:
+            before = state.reported_ms or 0
             state.reported_ms = max(0, int(ms))
+            self.metrics.audio_played_ms += max(0, state.reported_ms - before)
             self._update_speech_played(state)
+            if not self._still_playing(state):
+                self._finish_played(state.response_id, False)
 
     async def interrupt(self) -> None:
         """Cut the assistant off now: cancel the active response, stop playback, and
@@ -615,9 +626,11 @@ class Session:
         self._ensure_open()
         if self._active_response is not None:
             self._send(CancelResponse(response_id=self._active_response))
-        state = self._current_item
-        if state is not None and not state.interrupted:
-            self._stop_playback(state)
+        if self._playback_reported:
+            for playing in self._playing_items():
+                self._stop_playback(playing)
+        elif self._current_item is not None and not self._current_item.interrupted:
+            self._stop_playback(self._current_item)
         if self.features.interruption == "server_truncates":
             self._send(ClearOutputAudio())
 
@@ -827,6 +840,12 @@ class Session:
                 speech._finish("cancelled")
             elif event.status == "failed":
                 speech._fail(ProviderError(f"response failed: {event.reason}", raw=event.raw))
+            elif self._playback_reported and state is not None and self._still_playing(state):
+                # The application reports playback: the speech is complete once heard.
+                timer = self._loop.call_later(
+                    _PLAYBACK_GRACE_S, self._finish_played, event.response_id, False
+                )
+                self._speech_until_played[event.response_id] = (speech, timer)
             elif self._plays_on(event.response_id):
                 # Over a media track the provider still plays what it generated: the
                 # speech is complete when playback stops (bounded, should that never come).
@@ -929,12 +948,29 @@ class Session:
         received_ms = int(state.received / rate)
         if state.reported_ms is not None:
             return min(state.reported_ms, received_ms)
+        if self._playback_reported:
+            return 0  # the application reports playback, and never reported this item
         return min(int(state.delivered / rate), received_ms)
+
+    def _still_playing(self, state: _ItemAudio) -> bool:
+        # With reported playback: generating, or not yet heard to its end.
+        if state.interrupted:
+            return False
+        if state.response_id == self._active_response:
+            return True
+        received_ms = int(state.received / self.config.output_audio.bytes_per_ms)
+        return self._played_ms(state) < received_ms
+
+    def _playing_items(self) -> list[_ItemAudio]:
+        return [state for state in self._items.values() if self._still_playing(state)]
 
     def _update_speech_played(self, state: _ItemAudio) -> None:
         request = self._by_response.get(state.response_id)
-        if request is not None and request.speech is not None:
-            request.speech.played_ms = self._played_ms(state)
+        speech = request.speech if request is not None else None
+        if speech is None and state.response_id in self._speech_until_played:
+            speech = self._speech_until_played[state.response_id][0]
+        if speech is not None:
+            speech.played_ms = self._played_ms(state)
 
     def _on_speech_started(self, event: UserSpeechStarted) -> None:
         if event.item_id is not None and event.audio_start_ms is not None:
@@ -944,6 +980,15 @@ class Session:
             return
         if self.features.media == "direct":
             self._interrupt_elsewhere(event)
+            return
+        if self._playback_reported:
+            # Every item still playing: the one heard truncated to what was heard, the
+            # ones queued behind it to nothing, even if the provider finished generating.
+            playing = self._playing_items()
+            if playing and event.item_id is not None:
+                self._interrupting_items.add(event.item_id)
+            for item in playing:
+                self._stop_playback(item)
             return
         state = self._current_item
         if state is None or state.interrupted:
@@ -1033,6 +1078,7 @@ class Session:
             request.speech.played_ms = played
             request.speech.status = "interrupted"
         else:
+            self._update_speech_played(state)
             self._finish_interrupted_speech(state)
         marker = Interrupted(response_id=state.response_id, item_id=state.item_id, played_ms=played)
         self._audio.publish(marker)

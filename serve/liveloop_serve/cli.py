@@ -63,6 +63,42 @@ def _rate(value: str, option: str) -> Rate:
     help="Failed authorizations allowed per client address before it gets 429.",
 )
 @click.option(
+    "--store",
+    default=None,
+    metavar="URL",
+    help="Where the workers share their state: redis://HOST:PORT/DB (or rediss://, "
+    "valkey://). Default: this process's memory (one worker).",
+)
+@click.option(
+    "--lease",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    help="Seconds a call outlives its worker's last sign of life; a dead worker's calls are "
+    "hung up by another within lease + 5 s.",
+)
+@click.option(
+    "--drain-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="On SIGTERM, seconds active calls may run on (new calls get 503) before they end.",
+)
+@click.option(
+    "--max-connections",
+    default=None,
+    type=click.IntRange(min=16),
+    help="Open client connections at most; beyond it the oldest connection still waiting "
+    "for its request is closed (default: 1000, or fewer under a low open-files limit).",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="Seconds a connection has to send a request's headers; request bodies get as long.",
+)
+@click.option(
     "--emulator",
     is_flag=True,
     help="Start the bundled emulator in this process and use it as the provider.",
@@ -81,6 +117,12 @@ def _rate(value: str, option: str) -> Rate:
     "OPENAI_BASE_URL, else its public endpoint). The key is read from the provider's "
     "environment variable (OPENAI_API_KEY).",
 )
+@click.option(
+    "--public-url",
+    default=None,
+    help="The server's URL as callers reach it, e.g. https://voice.example.com (phone "
+    "webhooks sign and hand out URLs on it; default: each request's own URL).",
+)
 def serve_command(
     target: str,
     host: str,
@@ -90,9 +132,15 @@ def serve_command(
     max_per_caller: int,
     rate: str,
     auth_failures: str,
+    store: str | None,
+    lease: float,
+    drain_timeout: float,
+    max_connections: int | None,
+    header_timeout: float,
     emulator: bool,
     static_dir: Path | None,
     base_url: str | None,
+    public_url: str | None,
 ) -> None:
     """Serve MODULE:APP's handlers with the routes the installed plugins contribute
     (browser calls over WebRTC with liveloop-openai-webrtc)."""
@@ -113,5 +161,12 @@ def serve_command(
                 rate=starts,
                 auth_failures=failures,
                 provider_base_url=base_url,
+                store=store,
+                lease=lease,
+                drain_timeout=drain_timeout,
+                max_connections=max_connections,
+                header_timeout=header_timeout,
+                body_timeout=header_timeout,
+                public_url=public_url,
             )
         )

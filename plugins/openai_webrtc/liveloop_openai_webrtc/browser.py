@@ -20,6 +20,7 @@ import json
 import os
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -31,8 +32,6 @@ from liveloop import LiveloopError, get_logger
 from liveloop.plugins import get_plugin_manager
 from liveloop_openai.session_config import session_update_payload
 from liveloop_serve import SECURITY_HEADERS, ServeError, Server, env_key, error
-
-from .peer import calls_url
 
 __all__ = ["KIND", "SIDEBAND_TRANSPORT", "BrowserCalls", "browser_routes", "check_offer"]
 
@@ -79,10 +78,12 @@ class BrowserCalls:
             or (os.environ.get(spec.base_url_env) if spec.base_url_env else None)
             or spec.default_base_url
         )
-        if base is None:
-            raise ServeError("no provider endpoint: give --base-url")
+        if base is None or urlsplit(base).scheme not in ("http", "https"):
+            raise ServeError(f"the provider endpoint must be an http(s) URL (got {base!r})")
         self.server = server
         self.base_url = base.rstrip("/")
+        # Not peer.calls_url: importing the peer loads aiortc, which a server never needs.
+        self.calls_url = f"{self.base_url}/realtime/calls"
         self._key: SecretStr = key
         server.registry.register_hangup(KIND, self.provider_hangup)
 
@@ -162,7 +163,7 @@ class BrowserCalls:
                 await server.registry.abandon(slot)
 
     async def _post_offer(self, sdp: str, session_json: str) -> tuple[bytes, str] | Response:
-        url = calls_url(self.base_url)
+        url = self.calls_url
         files = {
             "sdp": (None, sdp.encode(), "application/sdp"),
             "session": (None, session_json.encode(), "application/json"),
@@ -192,7 +193,7 @@ class BrowserCalls:
 
     async def provider_hangup(self, call_id: str) -> None:
         """Hang up ``call_id`` at the provider (any worker can; failures are logged)."""
-        url = f"{calls_url(self.base_url)}/{call_id}/hangup"
+        url = f"{self.calls_url}/{call_id}/hangup"
         try:
             response = await self.server.http().post(url, headers=self._headers())
             if not response.is_success and response.status_code != 404:
