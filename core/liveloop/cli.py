@@ -231,6 +231,69 @@ def emulator(
 
 
 @cli.command()
+@click.argument("target", metavar="MODULE:APP", required=False)
+@click.argument("name", required=False)
+@click.option("--devices", is_flag=True, help="List the sound devices and exit.")
+@click.option("--input-device", default=None, help="Microphone: a device name or index.")
+@click.option("--output-device", default=None, help="Speaker: a device name or index.")
+@click.option("--live", is_flag=True, help="Run against the provider (its key from the env).")
+@click.option("--provider", default="openai", show_default=True, help="The provider for --live.")
+@click.option("--tone", is_flag=True, help="Say typed lines as tone speech (the emulator's).")
+@click.option(
+    "--script",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A JSON reply script for the emulator.",
+)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Record the call: PATH.wav (you left, the assistant right) and PATH.jsonl.",
+)
+def talk(
+    target: str | None,
+    name: str | None,
+    devices: bool,
+    input_device: str | None,
+    output_device: str | None,
+    live: bool,
+    provider: str,
+    tone: bool,
+    script: Path | None,
+    record: Path | None,
+) -> None:
+    """Talk to a handler with your microphone and speakers (Ctrl-C ends the call)."""
+    from .audio_io import SoundDeviceBackend
+
+    if devices:
+        rows = [
+            [str(d.index), d.name, str(d.inputs), str(d.outputs), f"{d.default_rate:.0f}"]
+            for d in SoundDeviceBackend().devices()
+        ]
+        click.echo(_table(["index", "device", "inputs", "outputs", "rate"], rows))
+        return
+    if target is None:
+        raise click.UsageError("give the handler to talk to: liveloop talk MODULE:APP [NAME]")
+    from .talk import run_talk
+
+    _run_command(
+        run_talk(
+            target,
+            name,
+            live=live,
+            provider=provider,
+            tone=tone,
+            input_device=input_device,
+            output_device=output_device,
+            script=script,
+            record=record,
+        )
+    )
+
+
+@cli.command()
 @click.argument("recording", type=click.Path(path_type=Path))
 @click.option(
     "--png",

@@ -58,7 +58,7 @@ def load_app(target: str) -> App:
     return app
 
 
-def _read_lines(
+def read_lines(
     stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
 ) -> None:
     # A daemon thread, so a pending readline never keeps the process alive at exit.
@@ -117,7 +117,7 @@ async def run_console(
         follower = Follower(run.session, transcript, decode_audio=not live, show_turns=True)
         following = asyncio.create_task(follower.run())
         lines: asyncio.Queue[str | None] = asyncio.Queue()
-        _read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
+        read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
         sent = 0
         try:
             while not run.task.done():

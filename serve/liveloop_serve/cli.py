@@ -123,6 +123,15 @@ def _rate(value: str, option: str) -> Rate:
     help="The server's URL as callers reach it, e.g. https://voice.example.com (phone "
     "webhooks sign and hand out URLs on it; default: each request's own URL).",
 )
+@click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Record every call in DIR: its events and transcript, and its audio where the "
+    "audio flows through this server (see liveloop report).",
+)
 def serve_command(
     target: str,
     host: str,
@@ -141,6 +150,7 @@ def serve_command(
     static_dir: Path | None,
     base_url: str | None,
     public_url: str | None,
+    record_dir: Path | None,
 ) -> None:
     """Serve MODULE:APP's handlers with the routes the installed plugins contribute
     (browser calls over WebRTC with liveloop-openai-webrtc)."""
@@ -166,6 +176,7 @@ def serve_command(
                 drain_timeout=drain_timeout,
                 max_connections=max_connections,
                 header_timeout=header_timeout,
+                record_dir=record_dir,
                 body_timeout=header_timeout,
                 public_url=public_url,
             )

@@ -151,6 +151,7 @@ async def run_server(
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     max_connections: int | None = None,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    record_dir: str | Path | None = None,
     **settings: Any,
 ) -> None:
     """What ``liveloop serve`` runs: load ``module:app``, optionally start the bundled
@@ -160,6 +161,8 @@ async def run_server(
     from liveloop.console import load_app
 
     app = load_app(target)
+    if record_dir is not None:
+        app.record_to(record_dir)  # a recording per call, see liveloop.recording
     async with contextlib.AsyncExitStack() as stack:
         if emulator:
             try:

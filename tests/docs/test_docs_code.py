@@ -44,7 +44,7 @@ NOT_RUN = (
     "export ",
     "curl ",
 )
-LONG_RUNNING = (" serve", " console", " emulator", "--live", "liveloop-emulator")
+LONG_RUNNING = (" serve", " console", " talk", " emulator", "--live", "liveloop-emulator")
 
 
 def blocks(path: Path) -> list[tuple[str, str, int]]:
