@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from . import loops
 from .errors import LiveloopError
 from .log import LEVEL_ENV, configure_logging
 from .matrix import capabilities
@@ -322,7 +323,7 @@ def _run_command(work: Coroutine[Any, Any, object]) -> None:
     # and only warnings from the logs, unless LIVELOOP_LOG_LEVEL asks for more.
     configure_logging(level=os.environ.get(LEVEL_ENV, "WARNING"))
     try:
-        asyncio.run(_until_interrupted(work))
+        loops.run(_until_interrupted(work))
     except KeyboardInterrupt:
         sys.exit(130)
     except LiveloopError:
