@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
@@ -169,9 +171,10 @@ class Emulator:
             ws_per_message_deflate=False,
             timeout_graceful_shutdown=1,
         )
+        listening = _listen(self.host, self.port)
         server = _EmbeddedServer(config)
         self.state.server = server
-        self._serve_task = asyncio.create_task(server.serve())
+        self._serve_task = asyncio.create_task(server.serve(sockets=[listening]))
         while not server.started:
             if self._serve_task.done():
                 self._serve_task.result()  # raises the startup error
@@ -255,6 +258,21 @@ class Emulator:
         go as fast as the engine takes them. Raises KeyError for an unknown call id.
         """
         await self.calls[call_id].speak(pcm, pace=pace)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # Bound here, not by uvicorn (which exits the process on a bind error inside its task):
+    # a busy or invalid port is then an OSError from start(), with the address in it.
+    if not 0 <= port <= 65535:
+        raise OSError(f"cannot listen on {host}:{port}: the port must be 0-65535")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        error = OSError(f"cannot listen on {host}:{port}: {reason}")
+        error.errno = exc.errno
+        raise error from None
 
 
 class _EmbeddedServer(uvicorn.Server):
