@@ -129,6 +129,8 @@ class TwilioCaller:
         """Everything played to the caller, in order."""
         self.received: list[dict[str, Any]] = []
         """Every message the server sent, in order."""
+        self.received_at: list[float] = []
+        """When each of ``received`` arrived (seconds after the stream started)."""
         self.violations: list[str] = []
         """Messages Twilio would refuse (error 31924), described."""
         self.media_sizes: list[int] = []
@@ -403,6 +405,7 @@ class TwilioCaller:
             self.violations.append(f"not a JSON message with an event: {text[:80]!r}")
             return
         self.received.append(message)
+        self.received_at.append(self.now())
         self._changed.set()
         if message.get("streamSid") != self.stream_sid:
             self.violations.append(f"{kind} with streamSid {message.get('streamSid')!r}")
