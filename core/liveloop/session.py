@@ -350,9 +350,9 @@ class Session:
     async def close(self, reason: str = "session closed by the application") -> None:
         """Close the session; returns within about a second whatever the provider does.
 
-        Pending and future :meth:`input` calls raise :class:`SessionClosed` (with
-        ``reason``), ``audio_out`` and ``events`` iterators end, unfinished
-        :class:`Speech` handles fail.
+        Pending and future :meth:`input` calls raise :class:`SessionClosed` with ``reason``
+        (a server says why it ends its calls: ``"the server is draining"``), ``audio_out``
+        and ``events`` iterators end, unfinished :class:`Speech` handles fail.
         """
         await self._shutdown(SessionClosed(reason))
 

@@ -72,6 +72,13 @@ def _rate(value: str, option: str) -> Rate:
     "hung up by another within lease + 5 s.",
 )
 @click.option(
+    "--drain-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="On SIGTERM, seconds active calls may run on (new calls get 503) before they end.",
+)
+@click.option(
     "--emulator",
     is_flag=True,
     help="Start the bundled emulator in this process and use it as the provider.",
@@ -107,6 +114,7 @@ def serve_command(
     auth_failures: str,
     store: str | None,
     lease: float,
+    drain_timeout: float,
     emulator: bool,
     static_dir: Path | None,
     base_url: str | None,
@@ -133,6 +141,7 @@ def serve_command(
                 provider_base_url=base_url,
                 store=store,
                 lease=lease,
+                drain_timeout=drain_timeout,
                 public_url=public_url,
             )
         )

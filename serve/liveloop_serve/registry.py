@@ -97,6 +97,8 @@ class Registry:
         self._replies: dict[str, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()  # set while this worker has no call
+        self._idle.set()
 
     @property
     def active(self) -> int:
@@ -156,13 +158,19 @@ class Registry:
         if answer != "ok":
             raise CapacityError("caller" if answer == "caller_full" else "server")
         self._pending[slot] = owner
+        self._idle.clear()
         return slot
 
     async def abandon(self, slot: str) -> None:
         """Give back a slot whose call was not set up."""
         owner = self._pending.pop(slot, None)
         if owner is not None:
+            self._check_idle()
             await self.store.release(slot, owner)
+
+    def _check_idle(self) -> None:
+        if not self.active:
+            self._idle.set()
 
     # -- calls --------------------------------------------------------------------------------
 
@@ -205,6 +213,7 @@ class Registry:
                 _log.warning("call ended by an error", error=f"{type(exc).__name__}: {exc}")
             finally:
                 self.calls.pop(call.id, None)
+                self._check_idle()
                 try:
                     await self._hang_up(call)
                     with contextlib.suppress(Exception):
@@ -231,15 +240,31 @@ class Registry:
             _log.warning("the hangup did not reach the provider in time")
 
     async def _end(self, call: Call, reason: str | None = None) -> None:
-        await self._hang_up(call)
+        # With a reason, the handler hears it first (its session closes with it), then
+        # the call is hung up as the handler's task ends; without, the hang-up comes first.
+        if reason is None or call.session is None:
+            await self._hang_up(call)
         if call.session is not None:
-            await call.session.close()
+            await call.session.close(*(() if reason is None else (reason,)))
         try:
-            async with asyncio.timeout(END_TIMEOUT):
+            async with asyncio.timeout(END_TIMEOUT + (0 if reason is None else HANGUP_TIMEOUT)):
                 await call.ended.wait()
         except TimeoutError:
             if call.task is not None:
                 call.task.cancel()
+
+    async def drain(self, timeout: float, reason: str) -> None:
+        """Let this worker's calls run for up to ``timeout`` seconds, then end the rest,
+        their sessions closing with ``reason``."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            pass
+        calls = list(self.calls.values())
+        if calls:
+            _log.warning("ending the calls still running", calls=len(calls), reason=reason)
+            await asyncio.gather(*(self._end(call, reason) for call in calls))
 
     async def end(self, call_id: str, owner: str, name: str) -> bool:
         """Hang up call ``call_id`` of ``owner`` under handler ``name``, wherever it runs.

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from liveloop import get_logger
 
-from .server import ServeError, Server, create_app
+from .server import DEFAULT_DRAIN_TIMEOUT, DRAIN_REASON, ServeError, Server, create_app
 
 __all__ = ["EMULATOR_KEY", "default_static_dir", "run_server", "serving"]
 
@@ -74,6 +74,47 @@ async def serving(
             task.cancel()
 
 
+class _DrainingServer(uvicorn.Server):
+    """uvicorn that drains on SIGTERM or Ctrl-C instead of stopping at once.
+
+    The first signal starts :meth:`Server.drain` (the listening socket stays open, so new
+    offers get ``503``); once the calls are over, uvicorn shuts down and the process exits
+    with 0. A second signal ends the remaining calls now.
+    """
+
+    def __init__(self, config: uvicorn.Config, server: Server, drain_timeout: float) -> None:
+        super().__init__(config)
+        self._server = server
+        self._drain_timeout = drain_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[Any] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        # A signal handler: the loop is this thread's, but not running a coroutine now.
+        if self._loop is None or not self.started:
+            super().handle_exit(sig, frame)
+        elif self._drain is None:
+            self._loop.call_soon_threadsafe(self._start_drain)
+        else:
+            self._loop.call_soon_threadsafe(self._drain.cancel)
+
+    def _start_drain(self) -> None:
+        self._drain = asyncio.ensure_future(self._drain_then_exit())
+
+    async def _drain_then_exit(self) -> None:
+        try:
+            await self._server.drain(self._drain_timeout)
+        except asyncio.CancelledError:
+            _log.warning("second signal: ending the calls now")
+            await self._server.registry.drain(0, DRAIN_REASON)
+        finally:
+            self.should_exit = True
+
+
 def default_static_dir(target: str) -> Path | None:
     """The directory of ``target``'s module when it holds an ``index.html``."""
     module = sys.modules.get(target.partition(":")[0])
@@ -91,10 +132,12 @@ async def run_server(
     port: int = 8000,
     emulator: bool = False,
     static_dir: str | Path | None = None,
+    drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     **settings: Any,
 ) -> None:
     """What ``liveloop serve`` runs: load ``module:app``, optionally start the bundled
-    emulator as the provider, serve until interrupted (then hang up every call).
+    emulator as the provider, serve until SIGTERM or Ctrl-C, then drain: new calls get
+    ``503``, active calls run for up to ``drain_timeout`` seconds, then end.
     ``settings`` are :class:`~liveloop_serve.Server`'s options."""
     from liveloop.console import load_app
 
@@ -138,4 +181,4 @@ async def run_server(
             static=str(server.static_dir) if server.static_dir else None,
             insecure_dev=server.insecure_dev,
         )
-        await uvicorn.Server(config).serve()
+        await _DrainingServer(config, server, drain_timeout).serve()

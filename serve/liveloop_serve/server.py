@@ -38,12 +38,14 @@ from .store import Store, open_store
 
 __all__ = [
     "DEFAULT_AUTH_FAILURES",
+    "DEFAULT_DRAIN_TIMEOUT",
     "DEFAULT_LEASE",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_PER_CALLER",
     "DEFAULT_MAX_SESSIONS",
     "DEFAULT_RATE",
     "DEFAULT_SECRET_TTL",
+    "DRAIN_REASON",
     "ServeError",
     "Server",
     "create_app",
@@ -67,6 +69,10 @@ DEFAULT_LEASE = 10.0
 """Seconds a call's slot outlives its worker's last renewal (renewed every third of it)."""
 PROVIDER_TIMEOUT = 10.0
 CAP_RETRY_AFTER = 5
+DRAIN_REASON = "the server is draining"
+"""What a handler's ``SessionClosed`` says when a draining server ends its call."""
+DEFAULT_DRAIN_TIMEOUT = 30.0
+"""Seconds active calls may run on after SIGTERM before they are ended."""
 READY_TIMEOUT = 1.0
 
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}\.(html|js|mjs|css|svg|png|ico|wav)$")
@@ -218,6 +224,14 @@ class Server:
         except Exception as exc:
             raise ServeError(f"the store does not answer: {type(exc).__name__}: {exc}") from None
         await self.registry.start_background()
+
+    async def drain(self, timeout: float) -> None:
+        """Stop taking calls (offers get ``503``, ``/readyz`` says not ready), let the
+        active calls run for up to ``timeout`` seconds, then end the rest: their handlers'
+        sessions close with ``SessionClosed("the server is draining")``."""
+        self.draining = True
+        _log.warning("draining", active=self.active, timeout=timeout)
+        await self.registry.drain(timeout, DRAIN_REASON)
 
     async def aclose(self) -> None:
         """Hang up every call of this worker (bounded), then release the store and client."""

@@ -67,7 +67,7 @@ class ServeProcess:
                 f"liveloop serve exited ({self.proc.returncode}):\n{self.output()}"
             )
 
-    async def ready(self, timeout: float = 30.0) -> None:
+    async def ready(self, timeout: float = 60.0) -> None:
         """Wait until ``/healthz`` answers."""
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(timeout=1.0) as client:
@@ -80,7 +80,7 @@ class ServeProcess:
                     await asyncio.sleep(0.05)
         raise AssertionError(f"liveloop serve did not start in {timeout} s:\n{self.output()}")
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
         asyncio.run(self.ready(timeout))
 
     def signal(self, sig: int) -> None:
