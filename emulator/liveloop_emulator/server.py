@@ -151,6 +151,10 @@ class Emulator:
         """WebRTC calls by call id (ended ones stay, with ``session.closed`` set)."""
         self.faults = Faults(self)
         """Fault injection: cuts, stalls, raw frames, close codes, expiry, refusals."""
+        from .sip import SipCalls
+
+        self.sip = SipCalls(self)
+        """SIP calls: ``emu.sip.place_call(url, secret=...)`` rings a webhook."""
         self.app = build_app(self)
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
@@ -330,6 +334,8 @@ def _error(
 
 
 def build_app(emulator: Emulator) -> Starlette:
+    from .sip import sip_routes
+
     """The Starlette app serving ``/v1/realtime`` and ``/v1/realtime/client_secrets``."""
 
     async def client_secrets(request: Request) -> Response:
@@ -625,6 +631,7 @@ def build_app(emulator: Emulator) -> Starlette:
             Route("/v1/realtime/client_secrets", client_secrets, methods=["POST"]),
             Route("/v1/realtime/calls", calls, methods=["POST"]),
             Route("/v1/realtime/calls/{call_id}/hangup", hangup, methods=["POST"]),
+            *sip_routes(emulator),
         ],
         exception_handlers={404: not_found, 405: not_found},
     )
