@@ -29,10 +29,17 @@ from starlette.routing import Route
 
 from . import tones
 from .auth import bearer_token, openai_error_body
-from .engine import ProtocolError, merge_session
+from .realtime import ProtocolError, merge_session
+from .server import (
+    DEFAULT_MODEL,
+    ServerState,
+    new_call,
+    register_call,
+    template_session,
+)
+from .server.state import state_of
 
 if TYPE_CHECKING:
-    from .server import Emulator
     from .webrtc import WebRTCCall
 
 __all__ = ["SipCall", "SipCalls", "sip_routes"]
@@ -118,9 +125,10 @@ class SipCall:
 class SipCalls:
     """The SIP calls of one emulator, by call id."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self._emulator = emulator
+    def __init__(self, state: ServerState) -> None:
+        self._state = state
         self.calls: dict[str, SipCall] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def place_call(
         self,
@@ -198,11 +206,9 @@ class SipCalls:
 
     async def accept(self, call: SipCall, session: dict[str, Any]) -> None:
         """``pending`` -> ``active``: the call becomes a headless call with ``session``."""
-        from .server import DEFAULT_MODEL, _new_call, _register_call
-
         model = session.get("model")
-        live = _new_call(
-            self._emulator,
+        live = new_call(
+            self._state,
             model if isinstance(model, str) else DEFAULT_MODEL,
             {k: v for k, v in session.items() if k != "type"},
             headless=True,
@@ -210,7 +216,7 @@ class SipCalls:
         # The SIP call's id is the call's id: sidebands attach with it.
         live.id = call.id
         live.session.call_id = call.id
-        _register_call(self._emulator, live)
+        register_call(self._state, live)
         call.live = live
         call.accepted_session = session
         live.spawn(self._earpiece(call, live))
@@ -241,21 +247,36 @@ class SipCalls:
         if call.live is not None:
             await call.live.hangup()
 
+    def refer_later(self, call: SipCall, target: str) -> None:
+        """Start :meth:`refer` in a task this registry owns (the answer does not wait)."""
+        task = asyncio.ensure_future(self.refer(call, target))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        """Cancel the refers still pending."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=1.0)
+
 
 def _error(status: int, message: str, code: str, param: str | None = None) -> Response:
     return JSONResponse(openai_error_body(message, code=code, param=param), status_code=status)
 
 
-def sip_routes(emulator: Emulator) -> list[Route]:
+def sip_routes() -> list[Route]:
     """``accept``, ``reject`` and ``refer`` for SIP calls (``hangup`` is shared with
-    WebRTC calls)."""
+    WebRTC calls). They find the calls at ``app.state.sip``."""
 
     async def decide(request: Request) -> Response:
+        state = state_of(request)
+        sip: SipCalls = request.app.state.sip
         token = bearer_token(request.headers.get("authorization"))
-        if emulator.keys.authenticate(token) is None:
-            return _error(401, emulator.keys.describe_failure(token), "invalid_api_key")
+        if state.keys.authenticate(token) is None:
+            return _error(401, state.keys.describe_failure(token), "invalid_api_key")
         action = request.url.path.rsplit("/", 1)[-1]
-        call = emulator.sip.calls.get(request.path_params["call_id"])
+        call = sip.calls.get(request.path_params["call_id"])
         if call is None or call.state in ("ended", "referred", "rejected"):
             return _error(
                 404, "No call found with the given call_id.", "call_id_not_found", "call_id"
@@ -275,13 +296,11 @@ def sip_routes(emulator: Emulator) -> list[Route]:
                 return _error(
                     400, "Missing required parameter: 'type'.", "missing_required_parameter", "type"
                 )
-            from .server import _template_session
-
             try:
-                merge_session(_template_session(body), dict(body))
+                merge_session(template_session(body), dict(body))
             except ProtocolError as exc:
                 return _error(400, exc.message, exc.code or "invalid_value", exc.param)
-            await emulator.sip.accept(call, body)
+            await sip.accept(call, body)
         elif action == "reject":
             status = body.get("status_code", 603)
             if not isinstance(status, int) or not 400 <= status <= 699:
@@ -294,7 +313,7 @@ def sip_routes(emulator: Emulator) -> list[Route]:
                 return _error(409, "The call is not active.", "call_not_active")
             if not isinstance(target, str) or not target.startswith(("tel:", "sip:", "sips:")):
                 return _error(400, "Invalid 'target_uri'.", "invalid_value", "target_uri")
-            emulator._track(asyncio.ensure_future(emulator.sip.refer(call, target)))
+            sip.refer_later(call, target)
         return Response(status_code=200)
 
     path = "/v1/realtime/calls/{call_id}/"

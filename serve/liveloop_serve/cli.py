@@ -79,6 +79,20 @@ def _rate(value: str, option: str) -> Rate:
     help="On SIGTERM, seconds active calls may run on (new calls get 503) before they end.",
 )
 @click.option(
+    "--max-connections",
+    default=None,
+    type=click.IntRange(min=16),
+    help="Open client connections at most; beyond it the oldest connection still waiting "
+    "for its request is closed (default: 1000, or fewer under a low open-files limit).",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="Seconds a connection has to send a request's headers; request bodies get as long.",
+)
+@click.option(
     "--emulator",
     is_flag=True,
     help="Start the bundled emulator in this process and use it as the provider.",
@@ -115,6 +129,8 @@ def serve_command(
     store: str | None,
     lease: float,
     drain_timeout: float,
+    max_connections: int | None,
+    header_timeout: float,
     emulator: bool,
     static_dir: Path | None,
     base_url: str | None,
@@ -142,6 +158,9 @@ def serve_command(
                 store=store,
                 lease=lease,
                 drain_timeout=drain_timeout,
+                max_connections=max_connections,
+                header_timeout=header_timeout,
+                body_timeout=header_timeout,
                 public_url=public_url,
             )
         )

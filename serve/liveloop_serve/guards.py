@@ -4,6 +4,7 @@ caller's rate of session starts, and the body's type and size."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import math
 from collections.abc import Callable
@@ -92,12 +93,18 @@ class Guards:
 
 
 async def read_body(
-    request: Request, *, kinds: tuple[str, ...], max_bytes: int, what: str = "the body"
+    request: Request,
+    *,
+    kinds: tuple[str, ...],
+    max_bytes: int,
+    timeout: float = 10.0,
+    what: str = "the body",
 ) -> bytes | Response:
     """The body when its content type is one of ``kinds`` and it has at most ``max_bytes``
-    (by ``Content-Length`` and again while reading: chunked bodies count too), else the
-    ``415``/``413`` to send back. A client that goes away mid-body gets a quiet ``400``
-    (it hears nothing anyway; a debug line, not an error, since that is the client's doing)."""
+    (by ``Content-Length`` and again while reading: chunked bodies count too) and arrives
+    within ``timeout`` seconds, else the ``415``/``413``/``408`` to send back. A client
+    that goes away mid-body gets a quiet ``400`` (it hears nothing anyway; a debug line,
+    not an error, since that is the client's doing)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in kinds:
         return error(415, "unsupported_media_type", f"{what} must be {' or '.join(kinds)}")
@@ -106,11 +113,15 @@ async def read_body(
         return error(413, "too_large", f"{what} exceeds {max_bytes} bytes")
     body = bytearray()
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_bytes:
-                return error(413, "too_large", f"{what} exceeds {max_bytes} bytes")
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_bytes:
+                    return error(413, "too_large", f"{what} exceeds {max_bytes} bytes")
     except ClientDisconnect:
         _log.debug("the client went away while sending the body", path=request.url.path)
         return error(400, "client_disconnected", "the client disconnected")
+    except TimeoutError:
+        _log.debug("the client sent its body too slowly", path=request.url.path)
+        return error(408, "request_timeout", f"{what} did not arrive within {timeout:g} s")
     return bytes(body)

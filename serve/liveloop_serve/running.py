@@ -16,12 +16,15 @@ from starlette.applications import Starlette
 
 from liveloop import get_logger
 
+from .connections import ConnectionGuard, default_max_connections, protocol_for
 from .server import DEFAULT_DRAIN_TIMEOUT, DRAIN_REASON, ServeError, Server, create_app
 
 __all__ = ["EMULATOR_KEY", "default_static_dir", "run_server", "serving"]
 
 _log = get_logger("liveloop.serve")
 
+DEFAULT_HEADER_TIMEOUT = 10.0
+"""Seconds a connection has to send a request's headers (see ``connections``)."""
 EMULATOR_KEY = "sk-liveloop-serve-emulator"
 """The key ``--emulator`` gives the bundled emulator (a local stand-in, not a secret)."""
 WS_MAX_BYTES = 64 * 1024
@@ -133,6 +136,8 @@ async def run_server(
     emulator: bool = False,
     static_dir: str | Path | None = None,
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
+    max_connections: int | None = None,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     **settings: Any,
 ) -> None:
     """What ``liveloop serve`` runs: load ``module:app``, optionally start the bundled
@@ -163,10 +168,16 @@ async def run_server(
         except Exception as exc:
             await server.store.aclose()
             raise ServeError(f"the store does not answer: {type(exc).__name__}: {exc}") from None
+        guard = ConnectionGuard(
+            max_connections=max_connections or default_max_connections(),
+            header_timeout=header_timeout,
+        )
         config = uvicorn.Config(
             asgi,
             host=host,
             port=port,
+            http=protocol_for(guard),
+            timeout_keep_alive=5,
             lifespan="on",
             log_config=None,
             ws="auto",

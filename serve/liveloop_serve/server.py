@@ -63,6 +63,8 @@ DEFAULT_AUTH_FAILURES = Rate(20, 60.0)
 """Failed authorizations per client address before it gets ``429``: 20 a minute."""
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 """Largest request body a route reads (a browser's SDP offer is 3-8 KB)."""
+DEFAULT_BODY_TIMEOUT = 10.0
+"""Seconds a request body has to arrive in full; slower gets ``408``."""
 DEFAULT_SECRET_TTL = 60
 """Lifetime of the client secrets a route mints, in seconds."""
 DEFAULT_LEASE = 10.0
@@ -104,6 +106,7 @@ class Server:
         rate: Rate | str = DEFAULT_RATE,
         auth_failures: Rate | str = DEFAULT_AUTH_FAILURES,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         secret_ttl: int = DEFAULT_SECRET_TTL,
         static_dir: str | Path | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -131,6 +134,7 @@ class Server:
         self.provider_base_url = provider_base_url.rstrip("/") if provider_base_url else None
         self.api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self.secret_ttl = secret_ttl
         self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
         try:
@@ -177,8 +181,15 @@ class Server:
     async def read_body(
         self, request: Request, *kinds: str, what: str = "the body"
     ) -> bytes | Response:
-        """The body, checked for type and size (``max_body_bytes``), or the refusal."""
-        return await read_body(request, kinds=kinds, max_bytes=self.max_body_bytes, what=what)
+        """The body, checked for type, size and time (``max_body_bytes``,
+        ``body_timeout``), or the refusal."""
+        return await read_body(
+            request,
+            kinds=kinds,
+            max_bytes=self.max_body_bytes,
+            timeout=self.body_timeout,
+            what=what,
+        )
 
     async def reserve(self, identity: str) -> str | Response:
         """A slot for a call of ``identity`` (see :meth:`Registry.reserve`), or the ``503``
