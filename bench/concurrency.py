@@ -209,9 +209,11 @@ async def main(
         )
         emit(result)
         return 0
-    contenders = chosen(args, default)
     if transport != "websocket":
-        contenders = ["liveloop"]  # no raw floor or peer speaks WebRTC peer mode here
+        # The WebRTC floor is a raw aiortc peer doing the same media (bench/_aiortc_peer.py).
+        contenders = ["aiortc", *[c for c in args.contender or default if c != "aiortc"]]
+    else:
+        contenders = chosen(args, default)
     steps = (
         tuple(int(s) for s in args.steps.split(","))
         if args.steps

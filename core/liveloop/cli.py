@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -12,6 +11,7 @@ from typing import Any
 
 import click
 
+from . import loops
 from .errors import LiveloopError
 from .log import LEVEL_ENV, configure_logging
 from .matrix import capabilities
@@ -148,7 +148,7 @@ def _run_command(work: Coroutine[Any, Any, object]) -> None:
     # and only warnings from the logs, unless LIVELOOP_LOG_LEVEL asks for more.
     configure_logging(level=os.environ.get(LEVEL_ENV, "WARNING"))
     try:
-        asyncio.run(work)
+        loops.run(work)
     except KeyboardInterrupt:
         sys.exit(130)
     except LiveloopError:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .running import EMULATOR_KEY, run_server, serving
     from .server import ServeError, Server, create_app, env_key
     from .store import CallRecord, MemoryStore, Store, open_store
+    from .tokens import CallerTokens
 
 # Loaded on first use: the plugin entry point imports this package, and listing the
 # installed plugins must not pay for Starlette, uvicorn or the limits library.
@@ -38,6 +39,7 @@ _EXPORTS = {
     "Store": ".store",
     "open_store": ".store",
     "RedisStore": ".redis_store",
+    "CallerTokens": ".tokens",
 }
 
 
@@ -53,6 +55,7 @@ __all__ = [
     "SECURITY_HEADERS",
     "Call",
     "CallRecord",
+    "CallerTokens",
     "CapacityError",
     "MemoryStore",
     "Rate",

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .ratelimit import Rate
+from liveloop import loops
+
+if TYPE_CHECKING:
+    from .ratelimit import Rate
 
 __all__ = ["serve_command"]
 
 
 def _rate(value: str, option: str) -> Rate:
+    # Imported here: `liveloop --help` and every other command load this module, and the
+    # rate limiter's library is only for `liveloop serve`.
+    from .ratelimit import Rate
+
     try:
         return Rate.parse(value)
     except ValueError as exc:
@@ -93,6 +100,14 @@ def _rate(value: str, option: str) -> Rate:
     help="Seconds a connection has to send a request's headers; request bodies get as long.",
 )
 @click.option(
+    "--connect-timeout",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Seconds a browser has to confirm its call connected (POST …/connected) before "
+    "the call is hung up and its slot freed; 0 never hangs up.",
+)
+@click.option(
     "--emulator",
     is_flag=True,
     help="Start the bundled emulator in this process and use it as the provider.",
@@ -131,6 +146,7 @@ def serve_command(
     drain_timeout: float,
     max_connections: int | None,
     header_timeout: float,
+    connect_timeout: float,
     emulator: bool,
     static_dir: Path | None,
     base_url: str | None,
@@ -142,7 +158,7 @@ def serve_command(
 
     starts, failures = _rate(rate, "--rate"), _rate(auth_failures, "--auth-failures")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
+        loops.run(
             run_server(
                 target,
                 host=host,
@@ -161,6 +177,7 @@ def serve_command(
                 max_connections=max_connections,
                 header_timeout=header_timeout,
                 body_timeout=header_timeout,
+                connect_timeout=connect_timeout,
                 public_url=public_url,
             )
         )

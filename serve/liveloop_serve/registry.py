@@ -59,6 +59,8 @@ class Call:
     task: asyncio.Task[None] | None = None
     hung_up: bool = False
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the caller confirmed its media connected (see :meth:`Registry.confirm`)."""
 
     @property
     def id(self) -> str:
@@ -182,9 +184,13 @@ class Registry:
         kind: str,
         provider_call_id: str,
         overrides: dict[str, Any],
+        connect_within: float | None = None,
     ) -> Call:
         """Run ``handler`` for the call set up under ``slot`` (``overrides`` are the session
-        options that attach it: transport, call id, key, ...). The registry owns the task."""
+        options that attach it: transport, call id, key, ...). The registry owns the task.
+
+        With ``connect_within``, the call is hung up (and its slot freed) unless the caller
+        confirms within that many seconds that its media connected (:meth:`confirm`)."""
         owner = self._pending[slot]
         record = CallRecord(slot, handler.name, owner, kind, provider_call_id, self.worker)
         call = Call(record)
@@ -192,6 +198,8 @@ class Registry:
         del self._pending[slot]
         await self.store.put_call(record)
         call.task = self._spawn(self._run(call, handler, overrides), f"serve-{slot[:8]}")
+        if connect_within:
+            self._spawn(self._connect_deadline(call, connect_within), f"serve-dl-{slot[:8]}")
         _log.info("call started", handler=handler.name, call_id=provider_call_id)
         return call
 
@@ -252,6 +260,30 @@ class Registry:
         except TimeoutError:
             if call.task is not None:
                 call.task.cancel()
+
+    async def _connect_deadline(self, call: Call, within: float) -> None:
+        try:
+            async with asyncio.timeout(within):
+                await call.connected.wait()
+        except TimeoutError:
+            if not call.ended.is_set():
+                _log.info("the caller never connected; hanging up", call_id=call.call_id)
+                await self._end(call)
+
+    async def confirm(self, call_id: str, owner: str, name: str) -> bool:
+        """The caller ``owner`` says the media of its call ``call_id`` (handler ``name``)
+        connected; ``False`` when there is no such call of theirs (as for :meth:`end`)."""
+        local = self.calls.get(call_id)
+        if local is not None:
+            if local.record.owner != owner or local.record.name != name:
+                return False
+            local.connected.set()
+            return True
+        record = await self.store.get_call(call_id)
+        if record is None or record.owner != owner or record.name != name:
+            return False
+        await self.store.send(record.worker, {"op": "connected", "call": call_id})
+        return True
 
     async def drain(self, timeout: float, reason: str) -> None:
         """Let this worker's calls run for up to ``timeout`` seconds, then end the rest,
@@ -345,6 +377,8 @@ class Registry:
         op, call_id = message.get("op"), str(message.get("call", ""))
         if op == "hangup":
             self._spawn(self._routed_hangup(call_id, str(message.get("reply_to", ""))), "serve-hup")
+        elif op == "connected" and call_id in self.calls:
+            self.calls[call_id].connected.set()
         elif op == "ended":
             reply = self._replies.get(call_id)
             if reply is not None and not reply.done():

@@ -15,6 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from liveloop import get_logger
+from liveloop.loops import choice
 
 from .connections import ConnectionGuard, default_max_connections, protocol_for
 from .server import DEFAULT_DRAIN_TIMEOUT, DRAIN_REASON, ServeError, Server, create_app
@@ -172,8 +173,11 @@ async def run_server(
             max_connections=max_connections or default_max_connections(),
             header_timeout=header_timeout,
         )
+        # The command runs on liveloop's loop choice (uvloop unless LIVELOOP_LOOP=asyncio,
+        # see liveloop.loops); uvicorn is told the same.
         config = uvicorn.Config(
             asgi,
+            loop=choice(),
             host=host,
             port=port,
             http=protocol_for(guard),

@@ -67,6 +67,8 @@ DEFAULT_BODY_TIMEOUT = 10.0
 """Seconds a request body has to arrive in full; slower gets ``408``."""
 DEFAULT_SECRET_TTL = 60
 """Lifetime of the client secrets a route mints, in seconds."""
+DEFAULT_CONNECT_TIMEOUT = 15.0
+"""Seconds a caller has to confirm its media connected before its call is hung up."""
 DEFAULT_LEASE = 10.0
 """Seconds a call's slot outlives its worker's last renewal (renewed every third of it)."""
 PROVIDER_TIMEOUT = 10.0
@@ -87,6 +89,9 @@ class ServeError(LiveloopError):
 class Server:
     """The state and the checks of one ``liveloop serve`` worker (see :func:`create_app`).
 
+    ``connect_timeout``: a route that asks for it (``Registry.start(connect_within=...)``)
+    hangs up a call whose caller has not confirmed its media connected in that many
+    seconds (``None`` or ``0``: never).
     ``provider_base_url`` and ``api_key`` are what the routes use to reach the provider; a
     route plugin falls back to its provider's environment variables when they are ``None``.
     ``public_url`` is the server's URL as the outside world reaches it (behind a proxy:
@@ -112,6 +117,7 @@ class Server:
         http_client: httpx.AsyncClient | None = None,
         store: Store | str | None = None,
         lease: float = DEFAULT_LEASE,
+        connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
         public_url: str | None = None,
     ) -> None:
         if app.authorize is None and not insecure_dev:
@@ -135,6 +141,7 @@ class Server:
         self.api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
+        self.connect_timeout = connect_timeout or None
         self.secret_ttl = secret_ttl
         self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
         try:

@@ -35,16 +35,28 @@ def run_bench(name: str, *extra: str) -> dict[str, Any]:
 def test_event_cost() -> None:
     doc = run_bench("event_cost", "--profile")
     assert doc["traffic"]["events_per_response"] > 0
-    for name in ("floor", "liveloop", "sdk"):
+    assert doc["loop"] == "asyncio"
+    assert doc["environment"]["packages"]["liveloop"]
+    assert "load_avg_start" in doc and "load_avg_end" in doc
+    for name in ("limit", "floor", "liveloop", "sdk"):
         result = doc["results"][name]
         assert {"median", "p5", "p95", "spread", "n"} <= result["cpu_us_per_event"].keys()
         assert "ratio_vs_floor" in result
     assert doc["profile"]["top_by_own_time"]
 
 
+def test_event_cost_on_uvloop() -> None:
+    pytest.importorskip("uvloop")
+    doc = run_bench("event_cost", "--loop", "uvloop", "--contender", "limit")
+    assert doc["loop"] == "uvloop"
+    assert {"floor", "limit"} <= doc["results"].keys()
+
+
 def test_latency() -> None:
     doc = run_bench("latency")
-    for metric in ("turn", "say"):
+    # The turn's clock starts at the emulator (server-side stamps), for every contender.
+    assert not doc["clock"]["turns_without_server_stamps"]
+    for metric in ("turn", "say", "turn_from_speech_stopped", "turn_from_last_send"):
         for name in ("floor", "liveloop", "sdk"):
             result = doc["results"][metric][name]
             assert {"ms", "added_p50_ms", "added_p95_ms"} <= result.keys()
@@ -94,7 +106,7 @@ def test_webrtc_concurrency() -> None:
     if doc.get("skipped"):
         assert isinstance(doc["skipped"], str)
         pytest.skip(doc["skipped"])
-    _check_concurrency(doc, ("liveloop",))
+    _check_concurrency(doc, ("aiortc", "liveloop"))
 
 
 def test_emulator_capacity() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveloop import Features, ProviderSpec, hookimpl
-
-from .codec import GeminiCodec
+from liveloop.lazy import lazy_codec
 
 __all__ = ["FEATURES", "register_providers"]
 
@@ -34,7 +33,7 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
     register(
         ProviderSpec(
             name="gemini",
-            codec=GeminiCodec,
+            codec=lazy_codec("liveloop_gemini.codec:GeminiCodec"),
             features=FEATURES,
             description="Gemini Live API (BidiGenerateContent; native-audio models)",
             api_key_env="GEMINI_API_KEY",

@@ -9,7 +9,9 @@ sideband WebSocket attached to the call (``openai/webrtc_sideband``): ``input()`
 browser user's turns, ``say()`` speaks into the browser's audio, tools run on the server.
 The browser never sees the key.
 
-Also ``POST /sessions/{name}/calls/{id}/hangup`` (only by the caller that opened the call)
+Also ``POST /sessions/{name}/calls/{id}/connected`` (the caller's peer connection is up;
+unconfirmed calls are hung up after ``connect_timeout``),
+``POST /sessions/{name}/calls/{id}/hangup`` (only by the caller that opened the call)
 and ``POST /client_secrets/{name}`` (a short-lived ``ek_`` secret for apps whose browser
 talks to the provider directly; the handler does not run then).
 """
@@ -92,6 +94,7 @@ class BrowserCalls:
         return [
             Route("/sessions/{name}/offer", self.offer, methods=["POST"]),
             Route("/sessions/{name}/calls/{id}/hangup", self.hangup, methods=["POST"]),
+            Route("/sessions/{name}/calls/{id}/connected", self.connected, methods=["POST"]),
             Route("/client_secrets/{name}", self.client_secret, methods=["POST"]),
         ]
 
@@ -149,7 +152,12 @@ class BrowserCalls:
                 "reconnect": None,
             }
             await server.registry.start(
-                slot, handler, kind=KIND, provider_call_id=call_id, overrides=overrides
+                slot,
+                handler,
+                kind=KIND,
+                provider_call_id=call_id,
+                overrides=overrides,
+                connect_within=server.connect_timeout,
             )
             started = True
             return Response(
@@ -209,6 +217,18 @@ class BrowserCalls:
         params = request.path_params
         # Someone else's call and no call at all look the same: no probing for ids.
         if not await self.server.registry.end(params["id"], identity, params["name"]):
+            return error(404, "not_found", "no such call")
+        return Response(status_code=204, headers=SECURITY_HEADERS)
+
+    async def connected(self, request: Request) -> Response:
+        """``POST /sessions/{name}/calls/{id}/connected``: the caller's peer connection is
+        up. A call not confirmed within ``connect_timeout`` is hung up: an offer whose
+        peer never connects must not hold a slot."""
+        identity = await self.server.identify(request)
+        if isinstance(identity, Response):
+            return identity
+        params = request.path_params
+        if not await self.server.registry.confirm(params["id"], identity, params["name"]):
             return error(404, "not_found", "no such call")
         return Response(status_code=204, headers=SECURITY_HEADERS)
 
