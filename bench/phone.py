@@ -237,7 +237,7 @@ async def main() -> None:
                 entry[key] = round(entry["bridged"][stat] - entry["direct"][stat], 1)
             latency[name] = entry
         doc["latency"] = latency
-        doc["cost"] = await cost(emu.base_url, 3 if args.quick else 20, 5 if args.quick else 20)
+        doc["cost"] = await cost(emu.base_url, 3 if args.quick else 10, 5 if args.quick else 15)
     emit(doc)
 
 
