@@ -99,26 +99,27 @@ class Emulator:
 
 @contextmanager
 def emulator(
-    url: str | None, *, speed: float = 1.0, chunk_ms: int = CHUNK_MS, stamped: bool = False
+    url: str | None,
+    *,
+    speed: float = 1.0,
+    chunk_ms: int = CHUNK_MS,
+    stamped: bool = False,
+    light: str | None = None,
 ) -> Iterator[Emulator]:
     """The emulator at ``url``, or a fresh one in its own process on its own core
-    (``stamped``: with server-side timestamps, ``bench/_stamped_emulator.py``)."""
+    (``stamped``: with server-side timestamps, ``bench/_stamped_emulator.py``; ``light``:
+    the light reference server replaying the emulator's reply of that text instead,
+    ``bench/_light_server.py``)."""
     if url:
         yield Emulator(base_url=url.rstrip("/"))
         return
-    program = (
-        [str(BENCH / "_stamped_emulator.py")]
-        if stamped
-        else ["-m", "liveloop_emulator.cli", "--port", "0"]
-    )
-    command = [
-        sys.executable,
-        *program,
-        "--speed",
-        repr(speed),
-        "--chunk-ms",
-        str(chunk_ms),
-    ]
+    options = ["--speed", repr(speed), "--chunk-ms", str(chunk_ms)]
+    if light is not None:
+        command = [sys.executable, str(BENCH / "_light_server.py"), light]
+    elif stamped:
+        command = [sys.executable, str(BENCH / "_stamped_emulator.py"), *options]
+    else:
+        command = [sys.executable, "-m", "liveloop_emulator.cli", "--port", "0", *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert process.stdout is not None

@@ -246,6 +246,23 @@ class Report:
             ]
             self.table(["function", "where", "calls/event", "own µs/event", "cum µs/event"], rows)
 
+    def json_decode(self) -> None:
+        doc = self.runs.get("json_decode") or {}
+        self.add("### JSON libraries for provider events", "")
+        if note := _skip_note(doc):
+            self.add(note, "")
+        self.add(
+            f"Decoding the {_fmt(doc.get('events'))} frames of one emulator response "
+            f"(about {_fmt(doc.get('bytes_per_event'))} bytes each), audio base64-decoded as "
+            "a client must (`bench/json_decode.py`): CPU per event and ratio to `json`.",
+            "",
+        )
+        rows = [
+            [name, r["cpu_us_per_event"].get("median"), r.get("ratio_vs_json")]
+            for name, r in (doc.get("results") or {}).items()
+        ]
+        self.table(["library", "µs/event (median)", "ratio vs json"], rows)
+
     def latency(self) -> None:
         doc = self.runs.get("latency") or {}
         agents_doc = self.runs.get("latency+agents") or {}
@@ -317,6 +334,16 @@ class Report:
         doc = self.runs.get(key) or {}
         agents_doc = self.runs.get(f"{key}+agents") or {}
         self.add(f"## {title}", "")
+        if doc.get("server") == "light":
+            self.add(
+                "Server: the light reference server (`bench/_light_server.py`), which replays "
+                "the emulator's recorded reply with new ids and real-time pacing and drops the "
+                "input audio, so the client, not the server, runs out of CPU first. Sessions "
+                "per core by CPU come from the largest step within the lag limit, or, when "
+                "the shared machine's other load pushed every step over it, from the largest "
+                "step that ran without errors (`cpu_from_step` in results.json).",
+                "",
+            )
         if note := _skip_note(doc):
             self.add(note, "")
         rows = []
@@ -735,6 +762,7 @@ def write(data: dict[str, Any], out: Path) -> None:
     report = Report(data, out)
     report.capacity()
     report.event_cost()
+    report.json_decode()
     report.latency()
     report.concurrency("concurrency", "3. Concurrency over WebSocket", 200)
     report.concurrency("webrtc_concurrency", "4. WebRTC peer-mode concurrency", 20)

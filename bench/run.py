@@ -33,6 +33,7 @@ from _common import environment, machine  # noqa: E402
 SCRIPTS = (
     "emulator_capacity",
     "event_cost",
+    "json_decode",
     "latency",
     "startup",
     "teardown",
@@ -42,7 +43,7 @@ SCRIPTS = (
 WITH_AGENTS = ("event_cost", "latency", "startup", "teardown", "concurrency")
 WITH_UVLOOP = {"event_cost": ["--contender", "limit", "--contender", "liveloop"]}
 """Scripts run a second time on uvloop, with these contenders (the floor always runs)."""
-EXTRA = {"event_cost": ["--profile"]}
+EXTRA = {"event_cost": ["--profile"], "concurrency": ["--server", "light"]}
 AGENTS_EXTRA = {"concurrency": ["--steps", "25,50,100,150"]}
 AGENTS_REQUIREMENTS = BENCH / "agents-requirements.txt"
 MAX_LOAD = 0.35

@@ -101,6 +101,12 @@ def test_concurrency() -> None:
     _check_concurrency(run_bench("concurrency"), ("floor", "liveloop"))
 
 
+def test_concurrency_on_the_light_reference_server() -> None:
+    doc = run_bench("concurrency", "--server", "light")
+    assert doc["server"] == "light"
+    _check_concurrency(doc, ("floor", "liveloop"))
+
+
 def test_webrtc_concurrency() -> None:
     doc = run_bench("webrtc_concurrency")
     if doc.get("skipped"):
@@ -115,3 +121,9 @@ def test_emulator_capacity() -> None:
     assert {"emulator_cpu_share_per_session", "sessions_one_emulator_core_serves"} <= doc[
         "realtime"
     ].keys()
+
+
+def test_json_decode() -> None:
+    doc = run_bench("json_decode")
+    assert doc["events"] > 0
+    assert {"json", "orjson", "msgspec", "msgspec typed"} <= doc["results"].keys()
