@@ -246,6 +246,23 @@ class Report:
             ]
             self.table(["function", "where", "calls/event", "own µs/event", "cum µs/event"], rows)
 
+    def json_decode(self) -> None:
+        doc = self.runs.get("json_decode") or {}
+        self.add("### JSON libraries for provider events", "")
+        if note := _skip_note(doc):
+            self.add(note, "")
+        self.add(
+            f"Decoding the {_fmt(doc.get('events'))} frames of one emulator response "
+            f"(about {_fmt(doc.get('bytes_per_event'))} bytes each), audio base64-decoded as "
+            "a client must (`bench/json_decode.py`): CPU per event and ratio to `json`.",
+            "",
+        )
+        rows = [
+            [name, r["cpu_us_per_event"].get("median"), r.get("ratio_vs_json")]
+            for name, r in (doc.get("results") or {}).items()
+        ]
+        self.table(["library", "µs/event (median)", "ratio vs json"], rows)
+
     def latency(self) -> None:
         doc = self.runs.get("latency") or {}
         agents_doc = self.runs.get("latency+agents") or {}
@@ -745,6 +762,7 @@ def write(data: dict[str, Any], out: Path) -> None:
     report = Report(data, out)
     report.capacity()
     report.event_cost()
+    report.json_decode()
     report.latency()
     report.concurrency("concurrency", "3. Concurrency over WebSocket", 200)
     report.concurrency("webrtc_concurrency", "4. WebRTC peer-mode concurrency", 20)

@@ -33,6 +33,7 @@ from _common import environment, machine  # noqa: E402
 SCRIPTS = (
     "emulator_capacity",
     "event_cost",
+    "json_decode",
     "latency",
     "startup",
     "teardown",

@@ -103,10 +103,11 @@ def capabilities_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option(
     "--phone",
-    type=click.Choice(["twilio"]),
+    type=click.Choice(["twilio", "sip"]),
     default=None,
     help="Take the call on a phone path instead, offline: twilio (a simulated Twilio "
-    "Media Streams caller through liveloop serve's bridge).",
+    "Media Streams caller through liveloop serve's bridge) or sip (a SIP call the "
+    "emulator places, as OpenAI's webhook and sideband).",
 )
 @click.option(
     "--record",

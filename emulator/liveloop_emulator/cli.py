@@ -74,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"closed session records kept, the newest (default {DEFAULT_SESSION_HISTORY})",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https/wss with a generated self-signed certificate (printed path)",
+    )
+    parser.add_argument(
+        "--gemini-connection-seconds",
+        type=float,
+        help="Gemini Live: send goAway and close each connection after this long",
+    )
     return parser
 
 
@@ -88,6 +98,8 @@ async def serve(
     chunk_ms: int = 40,
     event_history: int | None = DEFAULT_EVENT_HISTORY,
     session_history: int | None = DEFAULT_SESSION_HISTORY,
+    tls: bool = False,
+    gemini_connection_seconds: float | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM (keeping bounded records: a server runs for long)."""
     stop = asyncio.Event()
@@ -105,9 +117,13 @@ async def serve(
         port=port,
         event_history=event_history,
         session_history=session_history,
+        tls=tls,
+        gemini_connection_seconds=gemini_connection_seconds,
     )
     async with emulator:
         print(emulator.base_url, flush=True)
+        if tls:
+            print(f"certificate: {emulator.cert_path}", flush=True)
         await stop.wait()
 
 
@@ -126,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--chunk-ms must be between 20 and 100")
     if args.event_history < 1 or args.session_history < 1:
         parser.error("--event-history and --session-history must be at least 1")
+    if args.gemini_connection_seconds is not None and args.gemini_connection_seconds <= 0:
+        parser.error("--gemini-connection-seconds must be positive")
     try:
         asyncio.run(
             serve(
@@ -138,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 chunk_ms=args.chunk_ms,
                 event_history=args.event_history,
                 session_history=args.session_history,
+                tls=args.tls,
+                gemini_connection_seconds=args.gemini_connection_seconds,
             )
         )
     except KeyboardInterrupt:

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import os
 import socket
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,10 +16,12 @@ import uvicorn
 
 from .auth import SECRET_DEFAULT_SECONDS, ClientSecret, KeyStore
 from .faults import Faults
+from .gemini import GeminiService, gemini_routes
 from .realtime import merge_session
 from .records import EmulatorSession
 from .replies import Rule, iter_rules
 from .server import DEFAULT_MODEL, ServerState, build_app, new_call, register_call, template_session
+from .sip import SipCalls, sip_routes
 
 if TYPE_CHECKING:
     from .webrtc import WebRTCCall
@@ -53,6 +57,9 @@ class Emulator:
         port: int = 0,
         event_history: int | None = None,
         session_history: int | None = None,
+        tls: bool = False,
+        gemini_connection_seconds: float | None = None,
+        gemini_session_seconds: float | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -77,7 +84,24 @@ class Emulator:
         self.faults = Faults(self.state)
         """Fault injection: cuts, stalls, raw frames, close codes, expiry, refusals."""
         self.state.admission = self.faults
-        self.app = build_app(self.state)
+        self.tls = tls
+        self._open_keys = api_keys is None
+        self.gemini = GeminiService(
+            accepts=self._accepts_gemini_key,
+            script=self.script,
+            speed=speed,
+            chunk_ms=chunk_ms,
+            connection_lifetime=gemini_connection_seconds,
+            session_limit=gemini_session_seconds,
+        )
+        """Gemini Live: its connections, resumption handles, tokens and caps."""
+        self._cert: tuple[Path, Path] | None = None
+        self._cert_dir: tempfile.TemporaryDirectory[str] | None = None
+        self.app = build_app(self.state, gemini_routes(self.gemini))
+        self.sip = SipCalls(self.state)
+        """SIP calls: ``emu.sip.place_call(url, secret=...)`` rings a webhook."""
+        self.app.state.sip = self.sip
+        self.app.router.routes.extend(sip_routes())
         self._serve_task: asyncio.Task[None] | None = None
 
     # -- configuration and records (shared with the routes through ``state``)
@@ -124,13 +148,42 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        """``http://HOST:PORT/v1`` (the SDK's ``base_url``)."""
-        return f"http://{self._url_host}:{self.port}/v1"
+        """``http://HOST:PORT/v1`` (the SDK's ``base_url``; ``https`` with ``tls``)."""
+        return f"{'https' if self.tls else 'http'}://{self._url_host}:{self.port}/v1"
 
     @property
     def ws_base_url(self) -> str:
-        """``ws://HOST:PORT/v1`` (the SDK's ``websocket_base_url``)."""
-        return f"ws://{self._url_host}:{self.port}/v1"
+        """``ws://HOST:PORT/v1`` (the SDK's ``websocket_base_url``; ``wss`` with ``tls``)."""
+        return f"{'wss' if self.tls else 'ws'}://{self._url_host}:{self.port}/v1"
+
+    @property
+    def gemini_base_url(self) -> str:
+        """``http(s)://HOST:PORT``: the Gemini API root (google-genai's ``base_url``)."""
+        return f"{'https' if self.tls else 'http'}://{self._url_host}:{self.port}"
+
+    @property
+    def cert_path(self) -> Path:
+        """The generated certificate clients trust (``tls=True``, once started)."""
+        if self._cert is None:
+            raise RuntimeError("no certificate: the emulator serves TLS only with tls=True")
+        return self._cert[0]
+
+    def _accepts_gemini_key(self, key: str) -> bool:
+        # Google keys start "AIza"; the emulator's OpenAI keys are accepted too.
+        if self.keys.is_api_key(key):
+            return True
+        return self._open_keys and key.startswith("AIza") and not any(c.isspace() for c in key)
+
+    def _tls_options(self) -> dict[str, Any]:
+        if not self.tls:
+            return {}
+        if self._cert is None:
+            self._cert_dir = tempfile.TemporaryDirectory(prefix="liveloop-emulator-")
+            from .tls import self_signed_certificate  # cryptography: the tls extra
+
+            self._cert = self_signed_certificate(Path(self._cert_dir.name), self._url_host)
+        cert, key = self._cert
+        return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
 
     @property
     def _url_host(self) -> str:
@@ -170,6 +223,7 @@ class Emulator:
             ws_max_size=WS_MAX_SIZE,
             ws_per_message_deflate=False,
             timeout_graceful_shutdown=1,
+            **self._tls_options(),
         )
         listening = _listen(self.host, self.port)
         server = _EmbeddedServer(config)
@@ -197,6 +251,7 @@ class Emulator:
             )
         for pending in list(self.state.tasks):
             pending.cancel()
+        await self.sip.aclose()
         server.should_exit = True
         server.force_exit = True
         done, _ = await asyncio.wait({task}, timeout=0.8)
@@ -206,6 +261,9 @@ class Emulator:
                 await asyncio.wait({task}, timeout=0.1)
         self.state.server = None
         self._serve_task = None
+        if self._cert_dir is not None:
+            self._cert_dir.cleanup()
+            self._cert_dir, self._cert = None, None
 
     # -- client secrets and calls
 

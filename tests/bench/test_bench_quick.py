@@ -121,3 +121,9 @@ def test_emulator_capacity() -> None:
     assert {"emulator_cpu_share_per_session", "sessions_one_emulator_core_serves"} <= doc[
         "realtime"
     ].keys()
+
+
+def test_json_decode() -> None:
+    doc = run_bench("json_decode")
+    assert doc["events"] > 0
+    assert {"json", "orjson", "msgspec", "msgspec typed"} <= doc["results"].keys()

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from .calls import calls, hangup
 from .client_secrets import client_secrets
@@ -27,8 +29,9 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     )
 
 
-def build_app(state: ServerState) -> Starlette:
-    """The app serving the Realtime WebSocket paths, client secrets and WebRTC calls."""
+def build_app(state: ServerState, extra: Sequence[BaseRoute] = ()) -> Starlette:
+    """The app serving the Realtime WebSocket paths, client secrets and WebRTC calls, and
+    ``extra`` routes (another protocol's front end: Gemini Live)."""
     app = Starlette(
         routes=[
             WebSocketRoute("/v1/realtime", realtime),
@@ -37,6 +40,7 @@ def build_app(state: ServerState) -> Starlette:
             Route("/v1/realtime/client_secrets", client_secrets, methods=["POST"]),
             Route("/v1/realtime/calls", calls, methods=["POST"]),
             Route("/v1/realtime/calls/{call_id}/hangup", hangup, methods=["POST"]),
+            *extra,
             # Last: an upgrade to any other path is answered 404, as OpenAI does (not 403).
             WebSocketRoute("/{path:path}", unknown_path),
         ],
