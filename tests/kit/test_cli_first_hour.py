@@ -68,7 +68,8 @@ def one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> str
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     assert "never retrieved" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    # Log lines (a configuration warning, say) may come first; the error is one line.
+    lines = [line for line in result.stderr.strip().splitlines() if "[warning" not in line]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: "), lines[0]
     for word in words:
@@ -125,8 +126,10 @@ async def test_serve_says_listening_once_it_accepts_connections(app_dir: Path) -
     )
     try:
         assert proc.stderr is not None
-        line = (await asyncio.wait_for(proc.stderr.readline(), BOUND)).decode()
-        assert "liveloop serve listening" in line, line
+        line = ""
+        while "liveloop serve listening" not in line:  # after any configuration warnings
+            line = (await asyncio.wait_for(proc.stderr.readline(), BOUND)).decode()
+            assert line, "serve ended without listening"
         port = int(line.split("url=http://127.0.0.1:")[1].split()[0])
         # Said only after the bind: the port takes connections now, not eventually.
         _, writer = await asyncio.open_connection("127.0.0.1", port)
