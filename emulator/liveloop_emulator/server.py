@@ -30,8 +30,9 @@ from .auth import (
     bearer_token,
     openai_error_body,
 )
-from .engine import MAX_EVENT_BYTES, ProtocolError, RealtimeEngine, default_session, merge_session
+from .engine import events as ev
 from .faults import Faults
+from .realtime import ProtocolError, RealtimeFrontEnd, default_session, merge_session
 from .replies import Rule, iter_rules
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_SDP_BYTES = 64 * 1024
 """Largest accepted SDP offer (a raw ``application/sdp`` body, or the ``sdp`` part)."""
 
+MAX_EVENT_BYTES = 15 * 1024 * 1024
+"""OpenAI's limit for one client event (15 MiB)."""
+
 INSECURE_KEY_PROTOCOL = "openai-insecure-api-key."
 DEFAULT_MODEL = "gpt-realtime"
 
@@ -76,7 +80,7 @@ class EmulatorSession:
     """Every server event sent, in order."""
     closed: bool = False
     close_code: int | None = None
-    engine: RealtimeEngine | None = field(default=None, repr=False)
+    engine: RealtimeFrontEnd | None = field(default=None, repr=False)
     websocket: WebSocket | None = field(default=None, repr=False)
     started_at: float = field(default_factory=time.time)
     call_id: str | None = None
@@ -646,7 +650,7 @@ async def _run_session(
 
     expires_at = int(time.time() + emulator.max_session_seconds)
     overrides = {k: v for k, v in config.items() if k != "model"}
-    engine = RealtimeEngine(
+    engine = RealtimeFrontEnd(
         send,
         model=model,
         script=emulator.script,
@@ -672,7 +676,7 @@ async def _run_session(
 
 
 async def _receive_events(
-    websocket: WebSocket, session: EmulatorSession, engine: RealtimeEngine
+    websocket: WebSocket, session: EmulatorSession, engine: RealtimeFrontEnd
 ) -> None:
     """Feed the socket's client events to ``engine`` until either side ends (a dropped
     socket ends it quietly: the caller cleans up)."""
@@ -693,7 +697,7 @@ async def _receive_events(
         return
 
 
-async def _expire(emulator: Emulator, session: EmulatorSession, engine: RealtimeEngine) -> None:
+async def _expire(emulator: Emulator, session: EmulatorSession, engine: RealtimeFrontEnd) -> None:
     await asyncio.sleep(emulator.max_session_seconds)
     if session.closed:
         return
@@ -734,13 +738,13 @@ def _new_call(
         if call is not None:
             await call.send(event)
 
-    def notify(event: dict[str, Any]) -> None:
+    def notify(event: ev.EngineEvent) -> None:
         if call is not None:
             call.notify(event)
 
     buffer = webrtc.PlayoutBuffer(notify)
     overrides = {k: v for k, v in config.items() if k != "model"}
-    engine = RealtimeEngine(
+    engine = RealtimeFrontEnd(
         send,
         model=model,
         script=emulator.script,
@@ -815,7 +819,7 @@ async def _run_sideband(call: WebRTCCall, websocket: WebSocket) -> None:
                 await asyncio.wait_for(websocket.close(1000), 0.5)
 
 
-async def _on_text(session: EmulatorSession, engine: RealtimeEngine, text: str) -> None:
+async def _on_text(session: EmulatorSession, engine: RealtimeFrontEnd, text: str) -> None:
     size = len(text) if len(text) * 4 <= MAX_EVENT_BYTES else len(text.encode("utf-8"))
     try:
         event: Any = json.loads(text)

@@ -1,6 +1,6 @@
 """The WebRTC side of the emulator: calls answered with aiortc.
 
-A call is one :class:`~liveloop_emulator.engine.RealtimeEngine` reached three ways: the client's
+A call is one :class:`~liveloop_emulator.engine.RealtimeFrontEnd` reached three ways: the client's
 ``oai-events`` data channel (JSON events both ways), its audio track (48 kHz Opus in, resampled
 to 24 kHz for turn detection and transcription), and any number of sideband WebSockets attached
 with ``/v1/realtime?call_id=``. The model's speech goes out on a real-time audio track
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import fractions
 import ipaddress
 import json
@@ -44,7 +43,9 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
-from .engine import AudioTarget, ClearedAudio, RealtimeEngine, new_id
+from .engine import AudioTarget, ClearedAudio, new_id
+from .engine import events as ev
+from .realtime import RealtimeFrontEnd
 
 if TYPE_CHECKING:
     from starlette.websockets import WebSocket
@@ -80,7 +81,7 @@ DATA_CHANNEL_LABEL = "oai-events"
 GATHER_TIMEOUT = 5.0
 CLOSE_TIMEOUT = 0.3
 
-Notify = Callable[[dict[str, Any]], None]
+Notify = Callable[[ev.EngineEvent], None]
 
 
 def new_call_id() -> str:
@@ -280,9 +281,9 @@ class PlayoutBuffer:
                 response_id = segment.target.response_id
                 if self._playing != response_id:
                     if self._playing is not None:
-                        self._event("output_audio_buffer.stopped", self._playing)
+                        self._notify(ev.PlayoutStopped(self._playing))
                     self._playing = response_id
-                    self._event("output_audio_buffer.started", response_id)
+                    self._notify(ev.PlayoutStarted(response_id))
             take = min(FRAME_BYTES - len(out), available)
             out += segment.pcm[segment.read : segment.read + take]
             segment.read += take
@@ -292,14 +293,11 @@ class PlayoutBuffer:
                 self._queue.popleft()
                 self._muted.discard(segment.target.item_id)
         if not self._queue and self._playing is not None:
-            self._event("output_audio_buffer.stopped", self._playing)
+            self._notify(ev.PlayoutStopped(self._playing))
             self._playing = None
         if len(out) < FRAME_BYTES:
             out += bytes(FRAME_BYTES - len(out))
         return bytes(out)
-
-    def _event(self, kind: str, response_id: str) -> None:
-        self._notify({"type": kind, "response_id": response_id})
 
 
 class SpeechTrack(MediaStreamTrack):
@@ -361,7 +359,7 @@ class HeadlessPlayout:
 # --------------------------------------------------------------------------------- the call
 
 
-TextHandler = Callable[["EmulatorSession", RealtimeEngine, str], Awaitable[None]]
+TextHandler = Callable[["EmulatorSession", RealtimeFrontEnd, str], Awaitable[None]]
 
 
 class WebRTCCall:
@@ -376,7 +374,7 @@ class WebRTCCall:
         self,
         call_id: str,
         session: EmulatorSession,
-        engine: RealtimeEngine,
+        engine: RealtimeFrontEnd,
         buffer: PlayoutBuffer,
         pc: RTCPeerConnection | None,
         on_text: TextHandler,
@@ -425,18 +423,14 @@ class WebRTCCall:
             except Exception:
                 self.sidebands.discard(ws)
 
-    def notify(self, event: dict[str, Any]) -> None:
-        """Emit a server event from synchronous code (the playout buffer)."""
+    def notify(self, event: ev.EngineEvent) -> None:
+        """Emit an engine event from synchronous code (the playout buffer)."""
         if not self.session.closed:
-            self._spawn(self.engine.emit(event))
+            self._spawn(self.engine.on_event(event))
 
     def session_created(self) -> dict[str, Any]:
         """A ``session.created`` event for one newly attached client (recorded)."""
-        event = {
-            "type": "session.created",
-            "event_id": new_id("event"),
-            "session": copy.deepcopy(self.engine.session),
-        }
+        event = self.engine.session_created()
         self.session.server_events.append(event)
         return event
 
