@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import tempfile
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +34,10 @@ from .auth import (
 )
 from .engine import events as ev
 from .faults import Faults
+from .gemini import GeminiService, gemini_routes
 from .realtime import ProtocolError, RealtimeFrontEnd, default_session, merge_session
 from .replies import Rule, iter_rules
+from .tls import self_signed_certificate
 
 if TYPE_CHECKING:
     from .webrtc import WebRTCCall
@@ -136,6 +140,8 @@ class Emulator:
         chunk_ms: int = 40,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: bool = False,
+        gemini_connection_seconds: float | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -144,6 +150,7 @@ class Emulator:
         if not 20 <= chunk_ms <= 100:
             raise ValueError("chunk_ms must be between 20 and 100")
         self.keys = KeyStore(api_keys)
+        self._open_keys = api_keys is None
         self.script: tuple[Rule, ...] = iter_rules(script)
         self.speed = speed
         self.max_session_seconds = max_session_seconds
@@ -155,6 +162,17 @@ class Emulator:
         """WebRTC calls by call id (ended ones stay, with ``session.closed`` set)."""
         self.faults = Faults(self)
         """Fault injection: cuts, stalls, raw frames, close codes, expiry, refusals."""
+        self.tls = tls
+        self.gemini = GeminiService(
+            accepts=self._accepts_gemini_key,
+            script=self.script,
+            speed=speed,
+            chunk_ms=chunk_ms,
+            connection_lifetime=gemini_connection_seconds,
+        )
+        """Gemini Live: its connections, resumption handles, tokens and connection cap."""
+        self._cert: tuple[Path, Path] | None = None
+        self._cert_dir: tempfile.TemporaryDirectory[str] | None = None
         self.app = build_app(self)
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
@@ -164,13 +182,31 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        """``http://HOST:PORT/v1`` (the SDK's ``base_url``)."""
-        return f"http://{self._url_host}:{self.port}/v1"
+        """``http://HOST:PORT/v1`` (the SDK's ``base_url``; ``https`` with ``tls``)."""
+        return f"{'https' if self.tls else 'http'}://{self._url_host}:{self.port}/v1"
 
     @property
     def ws_base_url(self) -> str:
-        """``ws://HOST:PORT/v1`` (the SDK's ``websocket_base_url``)."""
-        return f"ws://{self._url_host}:{self.port}/v1"
+        """``ws://HOST:PORT/v1`` (the SDK's ``websocket_base_url``; ``wss`` with ``tls``)."""
+        return f"{'wss' if self.tls else 'ws'}://{self._url_host}:{self.port}/v1"
+
+    @property
+    def gemini_base_url(self) -> str:
+        """``http(s)://HOST:PORT``: the Gemini API root (google-genai's ``base_url``)."""
+        return f"{'https' if self.tls else 'http'}://{self._url_host}:{self.port}"
+
+    @property
+    def cert_path(self) -> Path:
+        """The generated certificate clients trust (``tls=True``, once started)."""
+        if self._cert is None:
+            raise RuntimeError("no certificate: the emulator serves TLS only with tls=True")
+        return self._cert[0]
+
+    def _accepts_gemini_key(self, key: str) -> bool:
+        # Google keys start "AIza"; the emulator's OpenAI keys are accepted too.
+        if self.keys.is_api_key(key):
+            return True
+        return self._open_keys and key.startswith("AIza") and not any(c.isspace() for c in key)
 
     @property
     def _url_host(self) -> str:
@@ -210,6 +246,7 @@ class Emulator:
             ws_max_size=WS_MAX_SIZE,
             ws_per_message_deflate=False,
             timeout_graceful_shutdown=1,
+            **self._tls_options(),
         )
         server = _EmbeddedServer(config)
         self._server = server
@@ -222,6 +259,15 @@ class Emulator:
         sockets = [sock for srv in server.servers for sock in (srv.sockets or ())]
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
+
+    def _tls_options(self) -> dict[str, Any]:
+        if not self.tls:
+            return {}
+        if self._cert is None:
+            self._cert_dir = tempfile.TemporaryDirectory(prefix="liveloop-emulator-")
+            self._cert = self_signed_certificate(Path(self._cert_dir.name), self._url_host)
+        cert, key = self._cert
+        return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
 
     async def stop(self) -> None:
         """Close every open session and stop the server (bounded: well under a second)."""
@@ -629,6 +675,7 @@ def build_app(emulator: Emulator) -> Starlette:
             Route("/v1/realtime/client_secrets", client_secrets, methods=["POST"]),
             Route("/v1/realtime/calls", calls, methods=["POST"]),
             Route("/v1/realtime/calls/{call_id}/hangup", hangup, methods=["POST"]),
+            *gemini_routes(emulator.gemini),
         ],
         exception_handlers={404: not_found, 405: not_found},
     )
