@@ -142,6 +142,9 @@ class GeminiFrontEnd:
         self._resumable = False
         self._resamplers: dict[int, soxr.ResampleStream] = {}
         self._pending_calls: dict[str, str] = {}  # call id -> name, awaiting toolResponse
+        # Calls withdrawn by toolCallCancellation: a client may answer one before it reads
+        # the cancellation, and that answer is dropped, not an error.
+        self._withdrawn: deque[str] = deque(maxlen=256)
         self._calls_in: dict[str, list[str]] = {}  # response id -> its call ids
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
@@ -284,6 +287,8 @@ class GeminiFrontEnd:
 
     async def _tool_response(self, message: ToolResponse) -> None:
         for answer in message.function_responses:
+            if answer.id in self._withdrawn:
+                continue
             if answer.id is None or answer.id not in self._pending_calls:
                 await self._fail(1008, "Requested entity was not found.")
                 return
@@ -298,7 +303,9 @@ class GeminiFrontEnd:
                 "output": output if isinstance(output, str) else json.dumps(output),
             }
             await self.engine.add_item(item)
-        if not self._pending_calls:
+        if not self._pending_calls and any(
+            answer.id not in self._withdrawn for answer in message.function_responses
+        ):
             await self._answer(None)
 
     def _context_update(self, message: ContextUpdate) -> None:
@@ -321,6 +328,7 @@ class GeminiFrontEnd:
         if self._pending_calls:
             ids = list(self._pending_calls)
             self._pending_calls.clear()
+            self._withdrawn.extend(ids)
             await self.emit({"toolCallCancellation": {"ids": ids}})
 
     async def _answer(self, instructions: str | None) -> None:
