@@ -1,0 +1,275 @@
+"""Gemini Live: liveloop against the floor and the google-genai SDK's live client.
+
+Contenders, all over ``wss://`` to the emulator's Gemini front end (TLS, because the SDK
+always dials it), the emulator in its own process pinned to another core:
+
+- ``floor``: raw ``websockets`` + ``json`` + ``base64`` for the same messages;
+- ``sdk``: ``google.genai`` ``client.aio.live.connect`` and its ``receive()``;
+- ``liveloop``: ``liveloop.connect(provider="gemini")`` with an ``audio_out()`` listener.
+
+Measured, contenders alternating within each repetition:
+
+- per message: CPU time (``time.process_time``) of this process around one long spoken
+  reply, divided by the number of server messages it carried (counted by the floor);
+- added latency: wall time from sending a typed turn (and, for liveloop, ``say()``; the
+  floor sends the same ``clientContent``) to the first audio chunk; liveloop's minus the
+  floor's, p50 and p95.
+
+Run: ``uv run python bench/gemini.py [--quick] [--reps N]``; prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import ssl
+import subprocess
+import sys
+import time
+from typing import Any
+
+from _common import cores, emit, machine, pin_self, ratio, run, summary
+
+MODEL = "gemini-3.8-live"
+KEY = "AIza-bench"
+SPEED = 50.0
+TEXT = (
+    "thank you for calling the front desk, your table for four is booked at seven thirty "
+    "tonight, we will hold it for fifteen minutes, is there anything else i can do for you?"
+)
+SAY_FORM = 'Say exactly the following text, word for word, and nothing else:\n"""\n{text}\n"""'
+_SERVER = """
+import asyncio, sys
+from liveloop_emulator import Emulator, Rule
+async def main():
+    rules = [Rule(match="^long", reply=sys.argv[2]), Rule(match="^short", reply="Hi.")]
+    async with Emulator(tls=True, speed=float(sys.argv[1]), script=rules) as emu:
+        print(emu.gemini_base_url, emu.cert_path, flush=True)
+        await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def start_emulator(core: int | None) -> tuple[subprocess.Popen[str], str, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER, str(SPEED), TEXT],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if core is not None:
+        os.sched_setaffinity(process.pid, {core})
+    assert process.stdout is not None
+    base_url, cert = process.stdout.readline().split()
+    return process, base_url, cert
+
+
+def user_turn(text: str) -> str:
+    turn = {"role": "user", "parts": [{"text": text}]}
+    return json.dumps({"clientContent": {"turns": [turn], "turnComplete": True}})
+
+
+class Floor:
+    """The least a client can do: send JSON, receive frames, decode audio."""
+
+    def __init__(self, base_url: str, context: ssl.SSLContext) -> None:
+        self.url = base_url.replace("https://", "wss://") + (
+            "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+        )
+        self.context = context
+
+    async def open(self) -> None:
+        from websockets.asyncio.client import connect
+
+        self.ws = await connect(
+            self.url, ssl=self.context, additional_headers={"x-goog-api-key": KEY},
+            compression=None, max_size=None,
+        )  # fmt: skip
+        setup = {"model": f"models/{MODEL}", "outputAudioTranscription": {}}
+        await self.ws.send(json.dumps({"setup": setup}))
+        await self.ws.recv()
+
+    async def turn(self, text: str, *, first_audio_only: bool = False) -> int:
+        await self.ws.send(user_turn(text))
+        messages = 0
+        while True:
+            message = json.loads(await self.ws.recv())
+            messages += 1
+            content = message.get("serverContent") or {}
+            for part in (content.get("modelTurn") or {}).get("parts") or []:
+                if "inlineData" in part:
+                    base64.b64decode(part["inlineData"]["data"])
+                    if first_audio_only:
+                        return messages
+            if content.get("turnComplete"):
+                return messages
+
+    async def drain(self) -> None:
+        while True:
+            message = json.loads(await self.ws.recv())
+            if (message.get("serverContent") or {}).get("turnComplete"):
+                return
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class Sdk:
+    def __init__(self, base_url: str, context: ssl.SSLContext) -> None:
+        from google import genai
+        from google.genai import types
+
+        self.types = types
+        self.client = genai.Client(
+            api_key=KEY,
+            http_options=types.HttpOptions(
+                base_url=base_url, api_version="v1beta", async_client_args={"ssl": context}
+            ),
+        )
+
+    async def open(self) -> None:
+        config = self.types.LiveConnectConfig(
+            response_modalities=[self.types.Modality.AUDIO],
+            output_audio_transcription=self.types.AudioTranscriptionConfig(),
+        )
+        self.manager = self.client.aio.live.connect(model=MODEL, config=config)
+        self.session = await self.manager.__aenter__()
+
+    async def turn(self, text: str, *, first_audio_only: bool = False) -> int:
+        types = self.types
+        turn = types.Content(role="user", parts=[types.Part(text=text)])
+        await self.session.send_client_content(turns=turn, turn_complete=True)
+        async for message in self.session.receive():
+            content = message.server_content
+            if first_audio_only and content and content.model_turn:
+                return 0
+        return 0
+
+    async def drain(self) -> None:
+        async for _ in self.session.receive():
+            pass
+
+    async def close(self) -> None:
+        await self.manager.__aexit__(None, None, None)
+
+
+class Liveloop:
+    """liveloop as a handler uses it: ``send_text`` then ``respond()`` (its ``Speech``
+    handle ends with the reply), ``say()``, and an ``audio_out()`` listener."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    async def open(self) -> None:
+        import liveloop
+
+        self.manager = liveloop.connect(
+            provider="gemini", model=MODEL, api_key=KEY, base_url=self.base_url,
+            input_transcription=None, auto_respond=False,
+        )  # fmt: skip
+        self.session = await self.manager.__aenter__()
+        self.audio: asyncio.Queue[Any] = asyncio.Queue()
+        self.listener = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        async for item in self.session.audio_out():
+            self.audio.put_nowait(item)
+
+    async def turn(self, text: str, *, first_audio_only: bool = False) -> int:
+        await self.session.send_text(text)
+        self.speech = self.session.respond()
+        await self.audio.get()
+        if not first_audio_only:
+            await self.drain()
+        return 0
+
+    async def say(self, text: str) -> None:
+        self.speech = self.session.say(text)
+        await self.audio.get()
+
+    async def drain(self) -> None:
+        await self.speech.wait()
+        while not self.audio.empty():
+            self.audio.get_nowait()
+
+    async def close(self) -> None:
+        self.listener.cancel()
+        await self.manager.__aexit__(None, None, None)
+
+
+async def per_message(contenders: dict[str, Any], reps: int) -> dict[str, Any]:
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(reps):
+        messages = await contenders["floor"].turn("long reply please")
+        for name, contender in contenders.items():
+            start = time.process_time()
+            await contender.turn("long reply please")
+            cpu[name].append((time.process_time() - start) / messages * 1e6)
+    result = {name: summary(values, 2) for name, values in cpu.items()}
+    floor = result["floor"]["median"]
+    return {
+        "unit": "µs CPU per server message (p50 over repetitions)",
+        "messages_per_reply": messages,
+        "contenders": result,
+        "vs_floor": {name: ratio(result[name]["median"], floor) for name in result},
+    }
+
+
+async def latency(contenders: dict[str, Any], reps: int) -> dict[str, Any]:
+    walls: dict[str, list[float]] = {}
+    floor, ll = contenders["floor"], contenders["liveloop"]
+    for _ in range(reps):
+        for name, contender in contenders.items():
+            start = time.perf_counter()
+            await contender.turn("short", first_audio_only=True)
+            walls.setdefault(f"turn/{name}", []).append((time.perf_counter() - start) * 1000)
+            await contender.drain()
+        start = time.perf_counter()
+        await floor.turn(SAY_FORM.format(text="Hi."), first_audio_only=True)
+        walls.setdefault("say/floor", []).append((time.perf_counter() - start) * 1000)
+        await floor.drain()
+        start = time.perf_counter()
+        await ll.say("Hi.")
+        walls.setdefault("say/liveloop", []).append((time.perf_counter() - start) * 1000)
+        await ll.drain()
+    out: dict[str, Any] = {name: summary(values, 3) for name, values in walls.items()}
+    for kind in ("turn", "say"):
+        floor_s, ll_s = out[f"{kind}/floor"], out[f"{kind}/liveloop"]
+        out[f"{kind}/added_ms"] = {
+            "p50": round(ll_s["median"] - floor_s["median"], 3),
+            "p95": round(ll_s["p95"] - floor_s["p95"], 3),
+        }
+    return out
+
+
+async def main() -> int:
+    quick = "--quick" in sys.argv
+    reps = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else None
+    mine, theirs = cores()
+    pin_self(mine)
+    process, base_url, cert = start_emulator(theirs)
+    os.environ["SSL_CERT_FILE"] = cert  # liveloop's transport trusts the emulator's cert
+    context = ssl.create_default_context(cafile=cert)
+    try:
+        contenders: dict[str, Any] = {
+            "floor": Floor(base_url, context),
+            "sdk": Sdk(base_url, context),
+            "liveloop": Liveloop(base_url),
+        }
+        for contender in contenders.values():
+            await contender.open()
+        doc: dict[str, Any] = {"benchmark": "gemini", "machine": machine(), "speed": SPEED}
+        doc["per_message"] = await per_message(contenders, reps or (2 if quick else 15))
+        doc["latency_ms"] = await latency(contenders, reps or (3 if quick else 30))
+        for contender in contenders.values():
+            await contender.close()
+    finally:
+        process.terminate()
+        process.wait(5)
+    emit(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)
