@@ -21,6 +21,7 @@ __all__ = [
     "ClearOutputAudio",
     "CommitAudio",
     "CreateResponse",
+    "RestoreToolCall",
     "SendText",
     "SendToolOutput",
     "TruncateItem",
@@ -122,6 +123,18 @@ class SendToolOutput(_Action):
     output: str
 
 
+class RestoreToolCall(_Action):
+    """Add a function call and its output to the conversation: a call the model made on
+    a connection that was replaced before its output could be sent (the new connection
+    does not know the call, so both are added; a response then speaks the result)."""
+
+    kind: Literal["restore_tool_call"] = "restore_tool_call"
+    call_id: str
+    name: str
+    arguments: str
+    output: str
+
+
 Action = Annotated[
     UpdateSession
     | AppendAudio
@@ -133,7 +146,8 @@ Action = Annotated[
     | CancelResponse
     | ClearOutputAudio
     | TruncateItem
-    | SendToolOutput,
+    | SendToolOutput
+    | RestoreToolCall,
     Field(discriminator="kind"),
 ]
 """Any action, discriminated on ``kind``."""

@@ -76,6 +76,7 @@ async def open_session(
         tools=built_tools.values(),
         reopen=reopen,
         max_session_seconds=provider.spec.max_session_seconds,
+        errors=provider.spec.errors,
     )
     await session._start()
     return session

@@ -131,9 +131,23 @@ def _short_repr(value: Any) -> str:
 
 
 class ConnectionLost(LiveloopError):
-    """A transport's link to the provider is gone; ``cause`` is the underlying error."""
+    """A transport's link to the provider is gone; ``cause`` is the underlying error.
 
-    def __init__(self, reason: str, cause: BaseException | None = None) -> None:
+    ``close_code`` / ``close_reason`` are the close frame's code and reason when the link
+    was closed by one (a WebSocket); the runtime decides from them (through the
+    provider's :class:`~liveloop.provider_errors.ProviderErrors`) whether to reconnect.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        cause: BaseException | None = None,
+        *,
+        close_code: int | None = None,
+        close_reason: str | None = None,
+    ) -> None:
         self.reason = reason
         self.cause = cause
+        self.close_code = close_code
+        self.close_reason = close_reason
         super().__init__(reason if cause is None else f"{reason}: {cause}")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .codec import CodecFactory
 from .features import Features
+from .provider_errors import ProviderErrors
 from .transport import Connector
 
 __all__ = ["ProviderSpec", "RouteSpec", "TransportSpec"]
@@ -20,6 +21,11 @@ class ProviderSpec:
 
     ``api_key_env`` names the environment variable that holds the key when a session
     gives none; ``base_url_env`` / ``default_base_url`` do the same for the endpoint.
+
+    ``errors`` classifies the provider's error codes, close codes and close reasons
+    (:class:`~liveloop.provider_errors.ProviderErrors`): which mean "retry", "a response
+    is already active", "authentication refused" or "fatal". The runtime acts on these
+    kinds only; it knows no provider's codes.
     """
 
     name: str
@@ -30,6 +36,7 @@ class ProviderSpec:
     base_url_env: str | None = None
     default_base_url: str | None = None
     max_session_seconds: float | None = None
+    errors: ProviderErrors = field(default_factory=ProviderErrors)
 
 
 @dataclass(frozen=True)

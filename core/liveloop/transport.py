@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from .config import SessionConfig
+from .events import AssistantAudio
 
 __all__ = ["Connection", "Connector", "MediaChannel"]
 
@@ -13,17 +14,20 @@ __all__ = ["Connection", "Connector", "MediaChannel"]
 class MediaChannel(Protocol):
     """Audio that travels beside the control events (e.g. WebRTC tracks).
 
-    Audio is PCM16 mono at the session's input/output format; resampling and codecs are
-    the transport's job. ``receive_audio`` raises :class:`~liveloop.errors.ConnectionLost`
-    when the media ends.
+    Audio is PCM16 mono at the session's input/output format; resampling, codecs and
+    pacing are the transport's job. So is attribution: ``receive_audio`` returns each
+    chunk of assistant audio as an :class:`~liveloop.events.AssistantAudio` carrying the
+    provider's response and item ids (a transport that cannot tell which item a chunk
+    belongs to holds it until it can, or drops it; it never invents an id).
+    ``receive_audio`` raises :class:`~liveloop.errors.ConnectionLost` when the media ends.
     """
 
     async def send_audio(self, pcm: bytes) -> None:
         """Send user audio."""
         ...
 
-    async def receive_audio(self) -> bytes:
-        """Wait for the next chunk of assistant audio."""
+    async def receive_audio(self) -> AssistantAudio:
+        """Wait for the next chunk of assistant audio, attributed to its item."""
         ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop.actions import AddHistory, AppendAudio, ClearAudio, CommitAudio, SendText
+from liveloop.actions import AddHistory, AppendAudio, CommitAudio, SendText
 from liveloop.events import Event, UserTurn
 from liveloop.turns import SessionTurn
 
@@ -149,39 +149,11 @@ def test_transcript_for_an_item_never_committed_is_a_turn(wire: Wire) -> None:
     assert (turn.text, turn.item_id) == ("surprise", "item_9")
 
 
-def test_manual_turns_are_timed_from_the_audio_this_codec_appended(
-    make_wire: Callable[..., Wire],
-) -> None:
+def test_manual_turns_are_left_for_the_session_to_time(make_wire: Callable[..., Wire]) -> None:
+    # The provider does not time manual commits; the session's recorder does (once).
     wire = make_wire(turn_detection=None)
-    wire.send(AppendAudio(audio=b"\x00\x00" * 24_000))  # 1000 ms
-    wire.send(CommitAudio())
-    wire.send(AppendAudio(audio=b"\x00\x00" * 12_000))  # 500 ms, then thrown away
-    wire.send(ClearAudio())
-    wire.send(AppendAudio(audio=b"\x00\x00" * 36_000))  # 1500 ms
-    wire.send(CommitAudio())
-    commit(wire, "item_1")
-    commit(wire, "item_2")
-    first, second = turns(transcribed(wire, "item_1", "one") + transcribed(wire, "item_2", "two"))
-    assert (first.started_ms, first.ended_ms) == (0, 1000)
-    assert (second.started_ms, second.ended_ms) == (1500, 3000)
-
-
-def test_a_too_small_manual_commit_does_not_shift_later_timings(
-    make_wire: Callable[..., Wire],
-) -> None:
-    wire = make_wire(turn_detection=None, input_transcription=None)
-    wire.send(AppendAudio(audio=b"\x00\x00" * 480))  # 20 ms
-    wire.send(CommitAudio(event_id="c1"))
-    wire.recv(
-        "error",
-        error={
-            "type": "invalid_request_error",
-            "code": "input_audio_buffer_commit_empty",
-            "message": "buffer too small",
-            "event_id": "c1",
-        },
-    )
     wire.send(AppendAudio(audio=b"\x00\x00" * 24_000))
     wire.send(CommitAudio())
-    [turn] = turns(commit(wire, "item_1"))
-    assert (turn.started_ms, turn.ended_ms) == (20, 1020)
+    commit(wire, "item_1")
+    [turn] = turns(transcribed(wire, "item_1", "one"))
+    assert (turn.started_ms, turn.ended_ms) == (None, None)

@@ -59,3 +59,14 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.01)
+
+
+async def link_down(session: liveloop.Session, timeout: float = 5.0) -> None:
+    """Wait until the session noticed its link is down: user audio sent from then on is
+    dropped and counted (probes of 1 ms of silence)."""
+    deadline = time.monotonic() + timeout
+    before = session.metrics.audio_dropped_ms
+    while session.metrics.audio_dropped_ms == before:
+        assert time.monotonic() < deadline, "the link did not go down in time"
+        await session.send_audio(b"\x00\x00" * 24)
+        await asyncio.sleep(0.01)

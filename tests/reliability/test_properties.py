@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import liveloop
-from liveloop.events import ErrorEvent
+from liveloop.events import ErrorEvent, ResponseDone, ResponseStarted
 from liveloop.matrix import Capability
 from liveloop.tools import tools_from
 from liveloop_openai import OpenAICodec
+from liveloop_openai.errors import ERRORS
 
 # -- valid GA server events (shapes from tests/openai/conftest.py and the emulator) -----------
 
@@ -259,6 +260,7 @@ class FakeProvider:
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.received: list[str | bytes] = []
         self.incoming: asyncio.Queue[str | bytes | BaseException] = asyncio.Queue()
         self._responses = 0
 
@@ -284,6 +286,7 @@ class FakeProvider:
         self.incoming.task_done()
         if isinstance(item, BaseException):
             raise item
+        self.received.append(item)
         return item
 
     async def close(self) -> None:
@@ -301,6 +304,19 @@ async def _settle(connection: FakeProvider) -> None:
     await asyncio.sleep(0.01)
 
 
+def _left_active(connection: FakeProvider) -> list[str]:
+    """Ids of responses the provider started and did not end (as the codec reads them)."""
+    codec = OpenAICodec(liveloop.SessionConfig(api_key="sk-prop-test"))
+    active: list[str] = []
+    for frame in connection.received:
+        for event in codec.decode(frame):
+            if isinstance(event, ResponseStarted):
+                active.append(event.response_id)
+            elif isinstance(event, ResponseDone) and event.response_id in active:
+                active.remove(event.response_id)
+    return active
+
+
 async def _run_session(frames: list[str | bytes]) -> None:
     before = asyncio.all_tasks()
     config = liveloop.SessionConfig(api_key="sk-prop-test", tool_timeout=1.0, reconnect=None)
@@ -311,6 +327,7 @@ async def _run_session(frames: list[str | bytes]) -> None:
         connection=connection,
         capability=CAPABILITY,
         tools=tools_from([lookup]).values(),
+        errors=ERRORS,
     )
     await session._start()
     try:
@@ -318,8 +335,8 @@ async def _run_session(frames: list[str | bytes]) -> None:
             connection.push(frame)
         await _settle(connection)
         assert not session.closed, session.close_reason
-        if session._active_response is not None:  # a response the frames started: end it
-            done = {**response("completed"), "id": session._active_response}
+        for active in _left_active(connection):  # responses the frames started: end them
+            done = {**response("completed"), "id": active}
             connection.push({"type": "response.done", "event_id": "ev_e", "response": done})
             await _settle(connection)
         speech = session.say("still here")

@@ -19,6 +19,8 @@ from liveloop.actions import Action
 from liveloop.errors import ConnectionLost
 from liveloop.events import Event, SessionStarted, SessionUpdated
 from liveloop.matrix import Capability
+from liveloop.provider_errors import ProviderErrors
+from liveloop.tools import tools_from
 
 EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
 
@@ -84,6 +86,15 @@ class FakeConnection:
         return [message for message in self.sent if message["kind"] == kind]
 
 
+ERRORS = ProviderErrors(
+    codes={
+        "conversation_already_has_active_response": "response_active",
+        "response_cancel_not_active": "nothing_to_cancel",
+        "invalid_api_key": "authentication",
+    }
+)
+"""How the fake provider's error codes classify (a provider plugin declares these)."""
+
 CAPABILITY = Capability(
     provider="fake",
     transport="memory",
@@ -101,6 +112,7 @@ class Links:
     def __init__(self) -> None:
         self.opened: list[FakeConnection] = []
         self.refuse: BaseException | None = None
+        self.attempts = 0  # reopen calls (reconnect attempts)
 
     def new(self) -> FakeConnection:
         connection = FakeConnection()
@@ -109,6 +121,7 @@ class Links:
         return connection
 
     async def reopen(self) -> tuple[PassThroughCodec, FakeConnection]:
+        self.attempts += 1
         if self.refuse is not None:
             raise self.refuse
         return PassThroughCodec(), self.new()
@@ -116,10 +129,11 @@ class Links:
 
 @pytest.fixture
 async def make_runtime() -> AsyncIterator[Callable[..., Any]]:
-    """Factory: ``await make_runtime(**config)`` -> (session, Links); sessions closed after."""
+    """Factory: ``await make_runtime(tools=[...], **config)`` -> (session, Links); sessions
+    closed after."""
     sessions: list[liveloop.Session] = []
 
-    async def make(**config: Any) -> tuple[liveloop.Session, Links]:
+    async def make(tools: Any = (), **config: Any) -> tuple[liveloop.Session, Links]:
         links = Links()
         options: dict[str, Any] = {"provider": "fake", "transport": "memory", "tool_timeout": 1.0}
         session = liveloop.Session(
@@ -127,7 +141,9 @@ async def make_runtime() -> AsyncIterator[Callable[..., Any]]:
             codec=PassThroughCodec(),
             connection=links.new(),
             capability=CAPABILITY,
+            tools=tools_from(tools).values(),
             reopen=links.reopen,
+            errors=ERRORS,
         )
         sessions.append(session)
         await session._start()

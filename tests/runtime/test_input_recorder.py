@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
-from liveloop import session as session_module
-from liveloop.session import _InputRecorder
+from liveloop._runtime import recorder as recorder_module
+from liveloop._runtime.recorder import InputRecorder
+from liveloop.events import ErrorEvent, UserTurn
+from liveloop.turns import SessionTurn
 
 BYTES_PER_MS = 48.0  # PCM16 at 24 kHz
 
@@ -15,7 +21,7 @@ def ms(n: int, value: int = 1) -> bytes:
 
 
 def test_a_manual_turn_keeps_all_its_audio() -> None:
-    recorder = _InputRecorder(BYTES_PER_MS, manual=True)
+    recorder = InputRecorder(BYTES_PER_MS, manual=True)
     for _ in range(50):
         recorder.append(ms(100))  # five seconds, far past the preroll
     recorder.commit()
@@ -34,8 +40,8 @@ class Clock:
 
 def test_voice_turns_keep_only_the_preroll_until_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
-    monkeypatch.setattr(session_module.time, "monotonic", clock)
-    recorder = _InputRecorder(BYTES_PER_MS)
+    monkeypatch.setattr(recorder_module.time, "monotonic", clock)
+    recorder = InputRecorder(BYTES_PER_MS)
     for _ in range(50):  # a microphone: 100 ms of audio every 100 ms
         recorder.append(ms(100))
         clock.now += 0.1
@@ -46,8 +52,8 @@ def test_a_fast_sender_keeps_what_the_provider_may_still_pin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = Clock()
-    monkeypatch.setattr(session_module.time, "monotonic", clock)
-    recorder = _InputRecorder(BYTES_PER_MS)
+    monkeypatch.setattr(recorder_module.time, "monotonic", clock)
+    recorder = InputRecorder(BYTES_PER_MS)
     for _ in range(30):  # three seconds of audio sent in 30 ms
         recorder.append(ms(100))
         clock.now += 0.001
@@ -57,10 +63,56 @@ def test_a_fast_sender_keeps_what_the_provider_may_still_pin(
 
 
 def test_provider_times_restart_with_each_connection() -> None:
-    recorder = _InputRecorder(BYTES_PER_MS)
+    recorder = InputRecorder(BYTES_PER_MS)
     recorder.append(ms(500, 1))
     recorder.new_connection()
     recorder.pin("item_2", 0)
     recorder.append(ms(300, 2))
     audio = recorder.take("item_2", 0, 300)
     assert audio == ms(300, 2)  # not the first connection's audio
+
+
+async def test_manual_turns_are_timed_by_the_session_from_its_commits(
+    make_runtime: Callable[..., Any],
+) -> None:
+    session, links = await make_runtime(turn_detection=None, auto_respond=False)
+    conn = links.opened[0]
+    await session.send_audio(ms(1000, 1))
+    await session.commit_audio()
+    await session.send_audio(ms(500, 2))  # thrown away
+    await session.clear_audio()
+    await session.send_audio(ms(1500, 3))
+    await session.commit_audio()
+    for item_id in ("item_1", "item_2"):
+        conn.push(UserTurn(turn=SessionTurn(text=item_id, channel="audio", item_id=item_id)))
+    first, second = await session.input(), await session.input()
+    assert (first.started_ms, first.ended_ms) == (0, 1000)
+    assert (second.started_ms, second.ended_ms) == (1500, 3000)
+    assert first.audio == ms(1000, 1) and second.audio == ms(1500, 3)
+
+
+async def test_a_refused_manual_commit_does_not_shift_later_timings(
+    make_runtime: Callable[..., Any],
+) -> None:
+    session, links = await make_runtime(turn_detection=None, auto_respond=False)
+    conn = links.opened[0]
+    await session.send_audio(ms(20))
+    await session.commit_audio()
+    await until(lambda: bool(conn.sent_kinds("commit_audio")))
+    [refused] = conn.sent_kinds("commit_audio")
+    conn.push(
+        ErrorEvent(message="buffer too small", code="too_small", event_id=refused["event_id"])
+    )
+    await session.send_audio(ms(1000, 2))
+    await session.commit_audio()
+    conn.push(UserTurn(turn=SessionTurn(text="one", channel="audio", item_id="item_1")))
+    turn = await session.input()
+    assert (turn.started_ms, turn.ended_ms) == (20, 1020)
+    assert turn.audio == ms(1000, 2)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    deadline = asyncio.get_running_loop().time() + 3
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)

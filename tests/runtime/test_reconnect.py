@@ -60,7 +60,7 @@ async def test_text_waits_for_the_link_and_audio_is_dropped_and_counted(
     session, links = await make_runtime(auto_respond=False)
     links.refuse = ConnectionLost("still down")
     links.opened[0].fail(ConnectionLost("network cut"))
-    await eventually(lambda: not session._link_up.is_set())
+    await eventually(lambda: links.attempts >= 1)  # the link is down, reconnecting
     await session.send_audio(b"\x00\x00" * 2400)  # 100 ms while down
     await session.send_text("typed during the outage")
     assert session.metrics.audio_dropped_ms == pytest.approx(100)
@@ -103,18 +103,12 @@ async def test_failed_reconnect_closes_within_bounds(make_runtime: Callable[...,
 
 async def test_refused_auth_is_not_retried(make_runtime: Callable[..., Any]) -> None:
     session, links = await make_runtime()
-    attempts = 0
-
-    async def refuse() -> Any:
-        nonlocal attempts
-        attempts += 1
-        raise liveloop.ProviderError("bad key", code="invalid_api_key")
-
-    session._reopen = refuse
+    links.refuse = liveloop.ProviderError("bad key", code="http_401")
     links.opened[0].fail(ConnectionLost("network cut"))
-    with pytest.raises(liveloop.SessionClosed):
+    with pytest.raises(liveloop.SessionClosed) as caught:
         await asyncio.wait_for(session.input(), 3)
-    assert attempts == 1
+    assert links.attempts == 1
+    assert "bad key" in str(caught.value)
 
 
 async def test_no_reconnect_policy_closes_at_once(make_runtime: Callable[..., Any]) -> None:
@@ -125,15 +119,16 @@ async def test_no_reconnect_policy_closes_at_once(make_runtime: Callable[..., An
     assert len(links.opened) == 1
 
 
-async def test_an_orphaned_tool_output_becomes_context(make_runtime: Callable[..., Any]) -> None:
+async def test_an_orphaned_tool_call_is_restored_and_answered_once(
+    make_runtime: Callable[..., Any],
+) -> None:
     release = asyncio.Event()
 
     async def slow_lookup(code: str) -> str:
         await release.wait()
         return f"booking {code}"
 
-    session, links = await make_runtime()
-    session._tools = {"slow_lookup": liveloop.Tool(slow_lookup)}
+    _, links = await make_runtime(tools=[slow_lookup])
     first = links.opened[0]
     first.push(ResponseStarted(response_id="r1"))
     first.push(
@@ -145,10 +140,14 @@ async def test_an_orphaned_tool_output_becomes_context(make_runtime: Callable[..
     await eventually(lambda: len(links.opened) == 2)
     release.set()
     second = links.opened[1]
-    await eventually(lambda: len(second.sent_kinds("add_history")) >= 1)
-    texts = [h["text"] for h in second.sent_kinds("add_history")]
-    assert any("booking A1" in text for text in texts)
+    await eventually(lambda: bool(second.sent_kinds("create_response")))
+    [restored] = second.sent_kinds("restore_tool_call")
+    assert restored["call_id"] == "c1" and "booking A1" in restored["output"]
+    assert restored["name"] == "slow_lookup" and restored["arguments"] == '{"code": "A1"}'
     assert second.sent_kinds("send_tool_output") == []
+    kinds = [m["kind"] for m in second.sent]
+    assert kinds.index("restore_tool_call") < kinds.index("create_response")
+    assert len(second.sent_kinds("create_response")) == 1  # one response speaks the result
 
 
 async def test_rollover_before_the_session_limit_loses_no_turn(

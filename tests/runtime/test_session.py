@@ -111,7 +111,7 @@ async def test_tool_call_answered_once_then_one_follow_up(runtime: tuple[Session
     def add(a: int, b: int) -> int:
         return a + b
 
-    session._tools = {"add": liveloop.Tool(add)}
+    await session.update(tools=[add])
     call = ToolCall(call_id="c1", name="add", arguments='{"a": 2, "b": 3}', response_id="r1")
     conn.push(ResponseStarted(response_id="r1"))
     conn.push(call)
@@ -131,7 +131,7 @@ async def test_respond_completes_with_the_reply_after_its_tool_calls(
     runtime: tuple[Session, Any],
 ) -> None:
     session, conn = runtime
-    session._tools = {"now": liveloop.Tool(lambda: "19:30", name="now")}
+    await session.update(tools=[liveloop.Tool(lambda: "19:30", name="now")])
     speech = session.respond()
     await settle()
     [create] = conn.sent_kinds("create_response")
@@ -197,15 +197,20 @@ async def test_no_truncate_for_an_item_without_audio(runtime: tuple[Session, Any
 
 async def test_reported_playback_wins_and_is_clamped(runtime: tuple[Session, Any]) -> None:
     session, conn = runtime
-    conn.push(ResponseStarted(response_id="r1"))
+    speech = session.say("two chunks")
+    await settle()
+    [create] = conn.sent_kinds("create_response")
+    conn.push(ResponseStarted(response_id="r1", metadata=create["metadata"]))
     conn.push(AssistantAudio(response_id="r1", item_id="a1", audio=CHUNK * 2))
     await settle()
+    session.played(10_000, item_id="a1")  # never past the audio received
+    assert speech.played_ms == 80
     session.played(30)
+    assert speech.played_ms == 30
     conn.push(UserSpeechStarted(item_id="u1", audio_start_ms=0))
     await settle()
     assert conn.sent_kinds("truncate_item")[0]["audio_end_ms"] == 30
-    session.played(10_000, item_id="a1")  # never past the audio received
-    assert session._played_ms(session._items["a1"]) == 80
+    assert speech.played_ms == 30 and speech.status == "interrupted"
 
 
 async def test_connection_lost_closes_the_session_with_its_cause(

@@ -22,6 +22,7 @@ from liveloop.actions import (
     ClearOutputAudio,
     CommitAudio,
     CreateResponse,
+    RestoreToolCall,
     SendText,
     SendToolOutput,
     TruncateItem,
@@ -96,7 +97,6 @@ _IGNORED = frozenset(
         "mcp_list_tools.failed",
     }
 )
-_COMMIT_TOO_SMALL = "input_audio_buffer_commit_empty"
 _MAX_SENT_TEXTS = 256
 
 
@@ -129,11 +129,6 @@ class OpenAICodec:
         self._reported_calls: set[str] = set()
         # Typed user messages this codec sent, oldest first: (text, is restored history).
         self._sent_texts: deque[tuple[str, bool]] = deque(maxlen=_MAX_SENT_TEXTS)
-        # Manual turns: bytes appended on this connection, where the open segment starts,
-        # and the (start_ms, end_ms) of commits the provider has not confirmed yet.
-        self._appended = 0
-        self._segment_start = 0
-        self._manual_commits: deque[tuple[int, int]] = deque(maxlen=64)
 
     @property
     def config(self) -> SessionConfig:
@@ -207,11 +202,8 @@ class OpenAICodec:
     def _open_audio_turn(self, item_id: str, data: dict[str, Any]) -> list[Event]:
         if self._turns.knows(item_id):
             return []
-        start = end = None
-        if self._config.turn_detection is None and self._manual_commits:
-            # Manual turns are not timed by the provider: use what this codec appended.
-            start, end = self._manual_commits.popleft()
-        return list(self._turns.audio_committed(item_id, data, start, end))
+        # Manual turns are not timed by the provider: the session's recorder times them.
+        return list(self._turns.audio_committed(item_id, data, None, None))
 
     def _item(self, data: dict[str, Any]) -> list[Event]:
         item = get_dict(data, "item")
@@ -399,8 +391,6 @@ class OpenAICodec:
         error = get_dict(data, "error")
         message = opt_str(error, "message") or opt_str(error, "type") or "provider error"
         code = opt_str(error, "code")
-        if code == _COMMIT_TOO_SMALL and self._manual_commits:
-            self._manual_commits.popleft()  # the oldest unconfirmed commit made no turn
         return [
             ErrorEvent(
                 message=message,
@@ -437,19 +427,12 @@ class OpenAICodec:
             if event_id is not None and index:
                 event_id = f"{event_id}_{index}"
             events.append(_event("input_audio_buffer.append", event_id, audio=chunk))
-        self._appended += len(audio)
         return events
 
     def _commit_audio(self, action: CommitAudio) -> list[dict[str, Any]]:
-        if self._config.turn_detection is None:
-            rate = self._config.input_audio.bytes_per_ms
-            start_ms = int(self._segment_start / rate)
-            self._manual_commits.append((start_ms, int(self._appended / rate)))
-        self._segment_start = self._appended
         return [_event("input_audio_buffer.commit", action.event_id)]
 
     def _clear_audio(self, action: ClearAudio) -> list[dict[str, Any]]:
-        self._segment_start = self._appended
         return [_event("input_audio_buffer.clear", action.event_id)]
 
     def _send_text(self, action: SendText) -> list[dict[str, Any]]:
@@ -506,6 +489,23 @@ class OpenAICodec:
         item = {"type": "function_call_output", "call_id": action.call_id, "output": action.output}
         return [_event("conversation.item.create", action.event_id, item=item)]
 
+    def _restore_tool_call(self, action: RestoreToolCall) -> list[dict[str, Any]]:
+        call = {
+            "type": "function_call",
+            "call_id": action.call_id,
+            "name": action.name,
+            "arguments": action.arguments,
+        }
+        output = {
+            "type": "function_call_output",
+            "call_id": action.call_id,
+            "output": action.output,
+        }
+        return [
+            _event("conversation.item.create", action.event_id, item=call),
+            _event("conversation.item.create", None, item=output),
+        ]
+
 
 _Decoder = Callable[[OpenAICodec, dict[str, Any]], list[Event]]
 _Encoder = Callable[[OpenAICodec, Any], list[dict[str, Any]]]
@@ -551,6 +551,7 @@ _ENCODERS: dict[type, _Encoder] = {
     ClearOutputAudio: OpenAICodec._clear_output_audio,
     TruncateItem: OpenAICodec._truncate_item,
     SendToolOutput: OpenAICodec._send_tool_output,
+    RestoreToolCall: OpenAICodec._restore_tool_call,
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from liveloop import Features, ProviderSpec, hookimpl
 
 from .codec import OpenAICodec
+from .errors import ERRORS
 
 __all__ = ["FEATURES", "register_providers"]
 
@@ -39,5 +40,6 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
             base_url_env="OPENAI_BASE_URL",
             default_base_url="https://api.openai.com/v1",
             max_session_seconds=3600,
+            errors=ERRORS,
         )
     )

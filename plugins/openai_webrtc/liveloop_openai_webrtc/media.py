@@ -6,6 +6,7 @@ import asyncio
 import collections
 import fractions
 import time
+from typing import Any
 
 import av
 import numpy as np
@@ -13,6 +14,9 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from liveloop import ConnectionLost, get_logger
+from liveloop.events import AssistantAudio
+
+from .attribution import TrackAttribution
 
 __all__ = ["OutgoingAudioTrack", "PcmResampler", "WebRTCMedia"]
 
@@ -125,7 +129,9 @@ class WebRTCMedia:
     ``receive_audio`` returns the remote track's audio as PCM16 mono at the session's
     output rate, while the provider says its output audio buffer is playing
     (``output_audio_buffer.started`` until ``stopped`` / ``cleared``): between responses
-    the track carries only silence, which is not assistant speech.
+    the track carries only silence, which is not assistant speech. Each chunk comes as an
+    :class:`~liveloop.events.AssistantAudio` with the provider's response and item ids
+    (see :mod:`liveloop_openai_webrtc.attribution`).
     """
 
     def __init__(self, *, input_rate: int, output_rate: int) -> None:
@@ -138,7 +144,8 @@ class WebRTCMedia:
         """Assistant frames dropped because nobody read them in time."""
         self._to_track = PcmResampler(TRACK_RATE)
         self._from_track = PcmResampler(output_rate)
-        self._received: asyncio.Queue[bytes] = asyncio.Queue()
+        self._received: asyncio.Queue[AssistantAudio] = asyncio.Queue()
+        self.attribution = TrackAttribution(output_rate * 2 / 1000)
         self._preroll: collections.deque[bytes] = collections.deque(maxlen=PREROLL_FRAMES)
         self._playing = False
         self._tail_until = 0.0
@@ -156,7 +163,7 @@ class WebRTCMedia:
         self.track.write(self._to_track.pcm(bytes(pcm), self.input_rate))
         await self.track.wait_for_room(MAX_BUFFERED_MS)
 
-    async def receive_audio(self) -> bytes:
+    async def receive_audio(self) -> AssistantAudio:
         """The next chunk of assistant audio; :class:`ConnectionLost` once media ended."""
         if self._received.empty() and self._lost is not None:
             raise self._lost
@@ -180,12 +187,15 @@ class WebRTCMedia:
         if self._reader is None and track.kind == "audio":
             self._reader = asyncio.create_task(self._read(track), name="liveloop-webrtc-audio")
 
-    def on_control(self, event_type: str) -> None:
-        """Follow the provider's output audio buffer events (from the data channel)."""
+    def on_event(self, event: dict[str, Any]) -> None:
+        """Follow the provider's playback and output item events (from the data channel)."""
+        for chunk in self.attribution.on_event(event):
+            self._queue(chunk)
+        event_type = event.get("type")
         if event_type == "output_audio_buffer.started":
             self._playing = True
-            for chunk in self._preroll:
-                self._deliver(chunk)
+            for pcm in self._preroll:
+                self._deliver(pcm)
             self._preroll.clear()
         elif event_type == "output_audio_buffer.stopped":
             self._playing = False
@@ -230,7 +240,12 @@ class WebRTCMedia:
     def _deliver(self, pcm: bytes) -> None:
         if not pcm:
             return
+        chunk = self.attribution.attribute(pcm)
+        if chunk is not None:
+            self._queue(chunk)
+
+    def _queue(self, chunk: AssistantAudio) -> None:
         if self._received.qsize() >= MAX_RECEIVED_FRAMES:
             self._received.get_nowait()
             self.received_dropped_frames += 1
-        self._received.put_nowait(pcm)
+        self._received.put_nowait(chunk)

@@ -34,6 +34,7 @@ EVENTS_CHANNEL = "oai-events"
 CLOSE_TIMEOUT = 0.8
 HANGUP_TIMEOUT = 0.4
 MAX_ANSWER_BYTES = 256 * 1024
+_MEDIA_EVENTS = ("output_audio_buffer.", "response.output_item.added")
 
 
 def calls_url(base_url: str, *, model: str | None = None) -> str:
@@ -148,13 +149,14 @@ class WebRTCConnection:
         await self._pc.close()
 
     def _on_message(self, message: str | bytes) -> None:
-        if isinstance(message, str) and "output_audio_buffer." in message:
+        # The media channel follows playback and output items to attribute track audio.
+        if isinstance(message, str) and any(kind in message for kind in _MEDIA_EVENTS):
             try:
                 event = json.loads(message)
             except ValueError:
                 event = None
             if isinstance(event, dict) and isinstance(event.get("type"), str):
-                self.audio.on_control(event["type"])
+                self.audio.on_event(event)
         self._messages.put_nowait(message)
 
     def _on_state(self) -> None:

@@ -64,14 +64,14 @@ class WebSocketConnection:
         try:
             await self._socket.send(message)
         except ConnectionClosed as exc:
-            raise ConnectionLost(_describe_close(exc), exc) from None
+            raise _lost(exc) from None
 
     async def receive(self) -> str | bytes:
         """The next frame from the provider."""
         try:
             return await self._socket.recv()
         except ConnectionClosed as exc:
-            raise ConnectionLost(_describe_close(exc), exc) from None
+            raise _lost(exc) from None
 
     async def close(self) -> None:
         """Close within about half a second, even if the server never answers the close."""
@@ -136,6 +136,15 @@ def _refusal(exc: InvalidStatus) -> ProviderError:
     except (ValueError, AttributeError):
         pass
     return ProviderError(message, code=code or f"http_{status}")
+
+
+def _lost(exc: ConnectionClosed) -> ConnectionLost:
+    # The close code and reason tell the runtime whether reconnecting can help; a link
+    # that ended without a close frame is an abnormal closure (1006).
+    close = exc.rcvd or exc.sent
+    code = close.code if close is not None else 1006
+    reason = close.reason if close is not None else None
+    return ConnectionLost(_describe_close(exc), exc, close_code=code, close_reason=reason)
 
 
 def _describe_close(exc: ConnectionClosed) -> str:

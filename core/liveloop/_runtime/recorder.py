@@ -1,0 +1,137 @@
+"""The input recorder: user audio sent through this process, kept just long enough to
+attach to the turns it makes, and the timing of manual turns.
+
+Offsets are absolute bytes since the session began; the provider's milliseconds count
+from the start of the current connection (``epoch``). Audio is kept from the oldest of:
+the preroll before now, what was sent in the last moments, a pinned speech start, or
+(manual turns) the start of a segment not yet taken by its turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from ..turns import SessionTurn
+
+_PREROLL_MS = 1000  # user audio kept before speech starts, for turn.audio
+_PIN_LATENCY_S = 2.0  # how long after sending audio the provider may still pin a turn in it
+_MAX_RECORDED_MS = 300_000
+_MAX_COMMITS = 64
+
+
+def _even(n: int) -> int:
+    return n - (n % 2)
+
+
+@dataclass
+class InputRecorder:
+    """User audio and manual-turn segments of one session.
+
+    Manual turns (no turn detection) are timed here, and only here: a commit closes the
+    segment since the previous commit (or clear), and the next spoken turn takes the
+    oldest closed segment as its audio and its ``started_ms`` / ``ended_ms``.
+    """
+
+    bytes_per_ms: float
+    manual: bool = False  # turns end by commit_audio(), not by the provider's VAD
+    buf: bytearray = field(default_factory=bytearray)
+    start: int = 0  # absolute byte offset of buf[0]
+    epoch: int = 0  # absolute byte offset where the current connection's audio began
+    pins: dict[str, int] = field(default_factory=dict)  # item -> absolute start offset
+    segment: int = 0  # absolute start of the manual segment being spoken
+    commits: deque[tuple[str | None, int, int]] = field(default_factory=deque)  # closed ones
+    sent_at: deque[tuple[float, int]] = field(default_factory=deque)  # (when, offset) sent
+
+    @property
+    def total(self) -> int:
+        return self.start + len(self.buf)
+
+    def append(self, pcm: bytes) -> None:
+        # Audio sent in the last moments is kept too: a fast sender (a file, a test) is far
+        # ahead of the provider's speech_started, which pins where a turn began.
+        now = time.monotonic()
+        self.sent_at.append((now, self.total))
+        while self.sent_at and self.sent_at[0][0] < now - _PIN_LATENCY_S:
+            self.sent_at.popleft()
+        self.buf += pcm
+        recent = self.sent_at[0][1]
+        keep_from = min(
+            [self.total - int(_PREROLL_MS * self.bytes_per_ms), recent, *self.pins.values()]
+        )
+        if self.manual:
+            keep_from = min(keep_from, self.commits[0][1] if self.commits else self.segment)
+        keep_from = max(keep_from, self.total - int(_MAX_RECORDED_MS * self.bytes_per_ms))
+        drop = _even(keep_from - self.start)
+        if drop > 0:
+            del self.buf[:drop]
+            self.start += drop
+
+    def _offset(self, ms: int) -> int:
+        return self.epoch + _even(int(ms * self.bytes_per_ms))
+
+    def _ms(self, offset: int) -> int:
+        return int((offset - self.epoch) / self.bytes_per_ms)
+
+    def new_connection(self) -> None:
+        """The provider's clock restarts: its 0 ms is what is sent from now on."""
+        self.epoch = self.total
+        self.pins.clear()
+        self.commits.clear()
+        self.segment = self.total
+
+    def commit(self, event_id: str | None = None) -> None:
+        """A manual commit (sent with ``event_id``): what follows is the next turn's."""
+        self.commits.append((event_id, self.segment, self.total))
+        while len(self.commits) > _MAX_COMMITS:
+            self.commits.popleft()
+        self.segment = self.total
+
+    def refused(self, event_id: str) -> bool:
+        """The provider refused the commit sent with ``event_id`` (too little audio): it
+        makes no turn."""
+        for index, (sent_with, _, _) in enumerate(self.commits):
+            if sent_with == event_id:
+                del self.commits[index]
+                return True
+        return False
+
+    def clear(self) -> None:
+        """Uncommitted audio was discarded: the current segment starts again now."""
+        self.segment = self.total
+
+    def pin(self, item_id: str, start_ms: int) -> None:
+        self.pins[item_id] = self._offset(start_ms)
+
+    def take(self, item_id: str | None, start_ms: int | None, end_ms: int | None) -> bytes | None:
+        """The audio of a finished turn (``None`` if none of it is kept)."""
+        if item_id is not None:
+            self.pins.pop(item_id, None)
+        if start_ms is None or end_ms is None or end_ms <= start_ms:
+            return None
+        lo = max(self._offset(start_ms) - self.start, 0)
+        hi = min(self._offset(end_ms) - self.start, len(self.buf))
+        return bytes(self.buf[lo:hi]) if hi > lo else None
+
+    def complete(self, turn: SessionTurn, *, keeps_audio: bool) -> SessionTurn:
+        """``turn`` with its timing (manual turns) and audio (``keeps_audio``: the user's
+        audio went through this process) filled in."""
+        if turn.channel != "audio":
+            return turn
+        start, end = turn.started_ms, turn.ended_ms
+        if self.manual and self.commits:
+            _, lo, hi = self.commits.popleft()
+            start, end = self._ms(lo), self._ms(hi)
+        audio = self.take(turn.item_id, start, end) if keeps_audio else None
+        if turn.item_id is not None and not keeps_audio:
+            self.pins.pop(turn.item_id, None)
+        if (start, end) == (turn.started_ms, turn.ended_ms) and audio is None:
+            return turn
+        return turn.model_copy(
+            update={
+                "started_ms": start,
+                "ended_ms": end,
+                "audio": audio if audio is not None else turn.audio,
+            }
+        )
