@@ -142,6 +142,7 @@ class Emulator:
         port: int = 0,
         tls: bool = False,
         gemini_connection_seconds: float | None = None,
+        gemini_session_seconds: float | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -169,6 +170,7 @@ class Emulator:
             speed=speed,
             chunk_ms=chunk_ms,
             connection_lifetime=gemini_connection_seconds,
+            session_limit=gemini_session_seconds,
         )
         """Gemini Live: its connections, resumption handles, tokens and connection cap."""
         self._cert: tuple[Path, Path] | None = None

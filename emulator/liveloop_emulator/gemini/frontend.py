@@ -17,6 +17,7 @@ import base64
 import contextlib
 import dataclasses
 import json
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -57,6 +58,7 @@ Close = Callable[[int, str], Awaitable[None]]
 
 ENGINE_RATE = 24_000
 DEADLINE_REASON = "Deadline expired before operation could complete."
+SESSION_LIMIT_REASON = "Session duration limit exceeded."
 _RECORDED = 20_000  # server messages kept per connection for inspection
 _SENSITIVE = {"HIGH": 0.3, "LOW": 0.7}  # start-of-speech sensitivity -> energy threshold
 
@@ -112,7 +114,9 @@ class GeminiFrontEnd:
 
     ``lifetime`` (seconds, None = unlimited) is the connection's cap: ``goAway`` comes
     ``go_away_lead`` seconds before it (default: half the lifetime, at most 50 s), then
-    the connection closes with 1011. ``handles`` keeps resumption snapshots across
+    the connection closes with 1011. ``session_limit`` caps a session across its
+    resumptions when the setup asks for no context window compression (Gemini's 15
+    minutes): then it ends with 1008. ``handles`` keeps resumption snapshots across
     connections.
     """
 
@@ -127,12 +131,15 @@ class GeminiFrontEnd:
         chunk_ms: int = 40,
         lifetime: float | None = None,
         go_away_lead: float | None = None,
+        session_limit: float | None = None,
     ) -> None:
         self._send = send
         self._close = close
         self._handles = handles
         self._lifetime = lifetime
         self._lead = go_away_lead
+        self._session_limit = session_limit
+        self._started = time.monotonic()
         self.engine = Engine(self.on_event, script=script, speed=speed, chunk_ms=chunk_ms)
         self.engine.output = _AudioOut(self)
         self.setup: Setup | None = None
@@ -160,7 +167,8 @@ class GeminiFrontEnd:
     async def content(self, **fields: Any) -> None:
         await self.emit({"serverContent": fields})
 
-    async def _fail(self, code: int, reason: str) -> None:
+    async def end(self, code: int, reason: str) -> None:
+        """Close the connection with ``code`` and ``reason``, as the service would."""
         await self.close()
         await self._close(code, reason[:123])
 
@@ -184,7 +192,7 @@ class GeminiFrontEnd:
                 raise InvalidMessage("The first message must be a setup message.")
             await self._dispatch(message)
         except InvalidMessage as exc:
-            await self._fail(1007, str(exc))
+            await self.end(1007, str(exc))
 
     async def _dispatch(self, message: ClientMessage) -> None:
         if isinstance(message, Setup):
@@ -207,10 +215,10 @@ class GeminiFrontEnd:
         if resumption is not None and resumption.handle:
             restored = self._handles.restore(resumption.handle)
             if restored is None:
-                await self._fail(1008, "Session resumption handle is invalid or has expired.")
+                await self.end(1008, "Session resumption handle is invalid or has expired.")
                 return
-            items, instructions = restored
-            for item in items:
+            instructions, self._started = restored.instructions, restored.started
+            for item in restored.items:
                 await self.engine.add_item(item)
             self.resumed = True
         if setup.system_instruction is not None:
@@ -220,8 +228,9 @@ class GeminiFrontEnd:
         self._resumable = resumption is not None
         await self.emit({"setupComplete": {}})
         await self._offer_handle()
-        if self._lifetime is not None:
-            self._timer = asyncio.create_task(self._expire(self._lifetime))
+        ends = self._ends(setup)
+        if ends is not None:
+            self._timer = asyncio.create_task(self._expire(*ends))
 
     async def _realtime_input(self, message: RealtimeInput) -> None:
         blobs = [message.audio] if message.audio is not None else (message.media_chunks or [])
@@ -290,7 +299,7 @@ class GeminiFrontEnd:
             if answer.id in self._withdrawn:
                 continue
             if answer.id is None or answer.id not in self._pending_calls:
-                await self._fail(1008, "Requested entity was not found.")
+                await self.end(1008, "Requested entity was not found.")
                 return
             del self._pending_calls[answer.id]
             result = answer.response or {}
@@ -338,15 +347,27 @@ class GeminiFrontEnd:
 
     async def _offer_handle(self) -> None:
         if self._resumable and self.engine.active is None and not self._pending_calls:
-            handle = self._handles.issue(self.engine.items, self.engine.settings.instructions)
+            settings = self.engine.settings
+            handle = self._handles.issue(self.engine.items, settings.instructions, self._started)
             await self.emit({"sessionResumptionUpdate": {"newHandle": handle, "resumable": True}})
 
-    async def _expire(self, lifetime: float) -> None:
-        lead = self._lead if self._lead is not None else min(50.0, lifetime / 2)
-        await asyncio.sleep(max(lifetime - lead, 0))
+    def _ends(self, setup: Setup) -> tuple[float, int, str] | None:
+        """(seconds left, close code, reason) of whichever cap comes first."""
+        ends: list[tuple[float, int, str]] = []
+        if self._lifetime is not None:
+            ends.append((self._lifetime, 1011, DEADLINE_REASON))
+        if self._session_limit is not None and setup.context_window_compression is None:
+            left = self._started + self._session_limit - time.monotonic()
+            ends.append((max(left, 0.0), 1008, SESSION_LIMIT_REASON))
+        return min(ends) if ends else None
+
+    async def _expire(self, left: float, code: int, reason: str) -> None:
+        lifetime = self._lifetime if self._lifetime is not None else left
+        lead = min(self._lead if self._lead is not None else min(50.0, lifetime / 2), left)
+        await asyncio.sleep(max(left - lead, 0))
         await self.emit({"goAway": {"timeLeft": f"{lead:g}s"}})
         await asyncio.sleep(lead)
-        await self._fail(1011, DEADLINE_REASON)
+        await self.end(code, reason)
 
     # -- engine events -------------------------------------------------------------------
 

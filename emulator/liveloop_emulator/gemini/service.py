@@ -41,7 +41,8 @@ class GeminiService:
     handles and tokens that outlive a connection.
 
     ``accepts`` says whether an API key is good; ``connection_lifetime`` (seconds, None =
-    unlimited) caps each connection with ``goAway`` then a 1011 close.
+    unlimited) caps each connection with ``goAway`` then a 1011 close; ``session_limit``
+    caps a session without context window compression across its resumptions.
     """
 
     accepts: Callable[[str], bool]
@@ -50,6 +51,7 @@ class GeminiService:
     chunk_ms: int = 40
     connection_lifetime: float | None = None
     go_away_lead: float | None = None
+    session_limit: float | None = None
     handles: HandleStore = field(default_factory=HandleStore)
     tokens: TokenStore = field(default_factory=TokenStore)
     sessions: deque[GeminiFrontEnd] = field(default_factory=lambda: deque(maxlen=256))
@@ -146,6 +148,7 @@ async def _serve(service: GeminiService, websocket: WebSocket, *, constrained: b
         chunk_ms=service.chunk_ms,
         lifetime=service.connection_lifetime,
         go_away_lead=service.go_away_lead,
+        session_limit=service.session_limit,
     )
     service.sessions.append(front)
     try:

@@ -10,10 +10,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["EphemeralToken", "HandleStore", "TokenStore"]
+__all__ = ["EphemeralToken", "HandleStore", "Snapshot", "TokenStore"]
 
 HANDLE_TTL_S = 2 * 3600.0
 """How long a handle resumes its session (Gemini documents two hours)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A resumable point of a session: its conversation, instructions and start time."""
+
+    items: list[dict[str, Any]]
+    instructions: str
+    started: float
 
 
 class HandleStore:
@@ -26,22 +35,25 @@ class HandleStore:
     def __init__(self, limit: int = 4096, ttl: float = HANDLE_TTL_S) -> None:
         self._limit = limit
         self._ttl = ttl
-        self._snapshots: OrderedDict[str, tuple[float, list[dict[str, Any]], str]] = OrderedDict()
+        self._snapshots: OrderedDict[str, tuple[float, Snapshot]] = OrderedDict()
 
-    def issue(self, items: list[dict[str, Any]], instructions: str) -> str:
-        """A new handle for the conversation ``items`` (copied)."""
+    def issue(self, items: list[dict[str, Any]], instructions: str, started: float) -> str:
+        """A new handle for the conversation ``items`` (copied) of a session that began
+        at ``started`` (``time.monotonic()``)."""
         handle = f"emu-resume-{secrets.token_urlsafe(18)}"
-        self._snapshots[handle] = (time.monotonic(), copy.deepcopy(items), instructions)
+        snapshot = Snapshot(copy.deepcopy(items), instructions, started)
+        self._snapshots[handle] = (time.monotonic(), snapshot)
         while len(self._snapshots) > self._limit:
             self._snapshots.popitem(last=False)
         return handle
 
-    def restore(self, handle: str) -> tuple[list[dict[str, Any]], str] | None:
-        """The conversation ``handle`` names (a copy), or None if unknown or expired."""
+    def restore(self, handle: str) -> Snapshot | None:
+        """The session ``handle`` names (a copy), or None if unknown or expired."""
         found = self._snapshots.get(handle)
         if found is None or time.monotonic() - found[0] > self._ttl:
             return None
-        return copy.deepcopy(found[1]), found[2]
+        snapshot = found[1]
+        return Snapshot(copy.deepcopy(snapshot.items), snapshot.instructions, snapshot.started)
 
 
 @dataclass

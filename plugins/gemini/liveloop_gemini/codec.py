@@ -20,6 +20,7 @@ from liveloop.actions import (
     ClearOutputAudio,
     CommitAudio,
     CreateResponse,
+    RestoreToolCall,
     SendText,
     SendToolOutput,
     TruncateItem,
@@ -332,6 +333,13 @@ class GeminiCodec:
         content = {"turns": [_user_turn(action.text, role)], "turnComplete": False}
         return [_dumps({"clientContent": content})]
 
+    def _restore_tool_call(self, action: RestoreToolCall) -> list[str]:
+        # A call from a connection that is gone: a new connection never matches a
+        # toolResponse to it, so the call and its result go back as the model's words.
+        text = f"(I called {action.name} with {action.arguments}; it returned {action.output})"
+        content = {"turns": [_user_turn(text, "model")], "turnComplete": False}
+        return [_dumps({"clientContent": content})]
+
     def _create_response(self, action: CreateResponse) -> list[str]:
         self._turns.requests.append(dict(action.metadata))
         if action.say is not None:
@@ -403,6 +411,7 @@ _ENCODERS: dict[type, Callable[[GeminiCodec, Any], list[str]]] = {
     ClearOutputAudio: GeminiCodec._nothing,
     TruncateItem: GeminiCodec._nothing,
     SendToolOutput: GeminiCodec._send_tool_output,
+    RestoreToolCall: GeminiCodec._restore_tool_call,
 }
 
 
