@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--chunk-ms", type=int, default=40, help="milliseconds of audio per output delta (40)"
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https/wss with a generated self-signed certificate (printed path)",
+    )
+    parser.add_argument(
+        "--gemini-connection-seconds",
+        type=float,
+        help="Gemini Live: send goAway and close each connection after this long",
+    )
     return parser
 
 
@@ -66,6 +76,8 @@ async def serve(
     keys: Sequence[str] | None,
     max_session_seconds: float,
     chunk_ms: int = 40,
+    tls: bool = False,
+    gemini_connection_seconds: float | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM."""
     stop = asyncio.Event()
@@ -81,9 +93,13 @@ async def serve(
         chunk_ms=chunk_ms,
         host=host,
         port=port,
+        tls=tls,
+        gemini_connection_seconds=gemini_connection_seconds,
     )
     async with emulator:
         print(emulator.base_url, flush=True)
+        if tls:
+            print(f"certificate: {emulator.cert_path}", flush=True)
         await stop.wait()
 
 
@@ -100,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--max-session-seconds must be positive")
     if not 20 <= args.chunk_ms <= 100:
         parser.error("--chunk-ms must be between 20 and 100")
+    if args.gemini_connection_seconds is not None and args.gemini_connection_seconds <= 0:
+        parser.error("--gemini-connection-seconds must be positive")
     try:
         asyncio.run(
             serve(
@@ -110,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 keys=args.keys,
                 max_session_seconds=args.max_session_seconds,
                 chunk_ms=args.chunk_ms,
+                tls=args.tls,
+                gemini_connection_seconds=args.gemini_connection_seconds,
             )
         )
     except KeyboardInterrupt:

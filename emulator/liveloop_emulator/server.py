@@ -293,6 +293,9 @@ class Emulator:
                 await asyncio.wait({task}, timeout=0.1)
         self._server = None
         self._serve_task = None
+        if self._cert_dir is not None:
+            self._cert_dir.cleanup()
+            self._cert_dir, self._cert = None, None
 
     # -- client secrets
 
