@@ -72,6 +72,7 @@ class _AudioOut:
         self._front = front
 
     async def write(self, pcm: bytes, target: ev.Position) -> None:
+        await self._front.output_begins()
         data = base64.b64encode(pcm).decode("ascii")
         blob = {"mimeType": f"audio/pcm;rate={ENGINE_RATE}", "data": data}
         await self._front.content(modelTurn={"role": "model", "parts": [{"inlineData": blob}]})
@@ -152,6 +153,9 @@ class GeminiFrontEnd:
         # Calls withdrawn by toolCallCancellation: a client may answer one before it reads
         # the cancellation, and that answer is dropped, not an error.
         self._withdrawn: deque[str] = deque(maxlen=256)
+        # The user's transcription, held until the reply it triggered begins: Gemini's
+        # input transcription lands after the model has started to answer.
+        self._held: list[dict[str, Any]] = []
         self._calls_in: dict[str, list[str]] = {}  # response id -> its call ids
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
@@ -377,15 +381,21 @@ class GeminiFrontEnd:
             if self.engine.settings.turn_detection is not None:
                 await self._cancel_calls()
         elif isinstance(event, ev.TranscriptionDelta):
-            await self.content(inputTranscription={"text": event.delta})
+            self._held.append({"text": event.delta})
         elif isinstance(event, ev.TranscriptionCompleted):
-            await self.content(inputTranscription={"text": "", "finished": True})
+            self._held.append({"text": "", "finished": True})
+            detection = self.engine.settings.turn_detection
+            if detection is None or not detection.create_response:
+                await self.output_begins()  # no reply follows on its own
         elif isinstance(event, ev.TranscriptDelta):
+            await self.output_begins()
             if self._transcribe_output:
                 await self.content(outputTranscription={"text": event.delta})
         elif isinstance(event, ev.TextDelta):
+            await self.output_begins()
             await self.content(modelTurn={"role": "model", "parts": [{"text": event.delta}]})
         elif isinstance(event, ev.ArgumentsDone):
+            await self.output_begins()
             self._pending_calls[event.call_id] = event.name
             self._calls_in.setdefault(event.at.response_id, []).append(event.call_id)
             args = json.loads(event.arguments or "{}")
@@ -394,7 +404,14 @@ class GeminiFrontEnd:
         elif isinstance(event, ev.ResponseDone):
             await self._response_done(event)
 
+    async def output_begins(self) -> None:
+        """The model's output begins (or no reply comes): send the held transcription."""
+        held, self._held = self._held, []
+        for transcription in held:
+            await self.content(inputTranscription=transcription)
+
     async def _response_done(self, event: ev.ResponseDone) -> None:
+        await self.output_begins()
         response = event.response
         called = self._calls_in.pop(response.id, [])
         if response.status == "completed" and called:
