@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import dataclasses
 import json
 import time
 from collections import deque
@@ -31,8 +30,6 @@ from ..engine import (
     Engine,
     ResponseActive,
     ResponseRequest,
-    Settings,
-    TurnDetection,
     new_id,
 )
 from ..engine import events as ev
@@ -49,6 +46,7 @@ from .messages import (
     decode_base64,
     parse_message,
 )
+from .settings import engine_settings, replace_settings, user_or_model_item
 from .store import HandleStore
 
 __all__ = ["GeminiFrontEnd"]
@@ -60,7 +58,6 @@ ENGINE_RATE = 24_000
 DEADLINE_REASON = "Deadline expired before operation could complete."
 SESSION_LIMIT_REASON = "Session duration limit exceeded."
 _RECORDED = 20_000  # server messages kept per connection for inspection
-_SENSITIVE = {"HIGH": 0.3, "LOW": 0.7}  # start-of-speech sensitivity -> energy threshold
 
 
 class _AudioOut:
@@ -82,32 +79,6 @@ class _AudioOut:
 
     async def clear(self) -> ClearedAudio | None:
         return None  # audio goes out as it is made: no buffer on this side to clear
-
-
-def _settings(setup: Setup, instructions: str | None = None) -> Settings:
-    config = setup.realtime_input_config
-    detection = config.automatic_activity_detection if config is not None else None
-    turns: TurnDetection | None = None
-    if detection is None or not detection.disabled:
-        sensitivity = (detection.start_of_speech_sensitivity if detection else None) or ""
-        turns = TurnDetection(
-            threshold=_SENSITIVE.get(sensitivity.rsplit("_", 1)[-1], 0.3),
-            prefix_padding_ms=(detection.prefix_padding_ms if detection else None) or 20,
-            silence_duration_ms=(detection.silence_duration_ms if detection else None) or 500,
-            interrupt_response=(config.activity_handling if config else None) != "NO_INTERRUPTION",
-        )
-    generation = setup.generation_config
-    modalities = (generation.response_modalities if generation else None) or ["AUDIO"]
-    if instructions is None:
-        system = setup.system_instruction
-        instructions = system.text if system is not None else ""
-    return Settings(
-        instructions=instructions,
-        modalities=("text",) if modalities == ["TEXT"] else ("audio",),
-        turn_detection=turns,
-        transcribe_input=setup.input_audio_transcription is not None,
-        allow_tools=bool(setup.tool_names),
-    )
 
 
 class GeminiFrontEnd:
@@ -227,7 +198,7 @@ class GeminiFrontEnd:
             self.resumed = True
         if setup.system_instruction is not None:
             instructions = None  # a resumed session may change its instructions
-        self.engine.configure(_settings(setup, instructions))
+        self.engine.configure(engine_settings(setup, instructions))
         self._transcribe_output = setup.output_audio_transcription is not None
         self._resumable = resumption is not None
         await self.emit({"setupComplete": {}})
@@ -272,7 +243,7 @@ class GeminiFrontEnd:
 
     async def _user_text(self, text: str) -> None:
         await self._interrupt()
-        await self.engine.add_item(_message("user", text))
+        await self.engine.add_item(user_or_model_item("user", text))
         await self._answer(None)
 
     async def _client_content(self, message: ClientContent) -> None:
@@ -291,7 +262,7 @@ class GeminiFrontEnd:
             if turn.role not in (None, "user", "model"):
                 raise InvalidMessage(f"Please use a valid role: user, model (got {turn.role}).")
             role = "assistant" if turn.role == "model" else "user"
-            await self.engine.add_item(_message(role, turn.text))
+            await self.engine.add_item(user_or_model_item(role, turn.text))
         if message.turn_complete:
             await self._interrupt()
             await self._answer(say)
@@ -324,10 +295,10 @@ class GeminiFrontEnd:
     def _context_update(self, message: ContextUpdate) -> None:
         settings = self.engine.settings
         if message.system_instruction is not None:
-            settings = _replace(settings, instructions=message.system_instruction.text)
+            settings = replace_settings(settings, instructions=message.system_instruction.text)
         if message.tools is not None:
             names = [d.name for t in message.tools.tools for d in t.function_declarations or []]
-            settings = _replace(settings, allow_tools=bool(names))
+            settings = replace_settings(settings, allow_tools=bool(names))
         self.engine.configure(settings)
 
     async def _interrupt(self) -> None:
@@ -433,18 +404,3 @@ class GeminiFrontEnd:
             done["usageMetadata"] = metadata
         await self.emit(done)
         await self._offer_handle()
-
-
-def _message(role: str, text: str) -> dict[str, Any]:
-    kind = "output_text" if role == "assistant" else "input_text"
-    return {
-        "id": new_id("item"),
-        "type": "message",
-        "role": role,
-        "status": "completed",
-        "content": [{"type": kind, "text": text}],
-    }
-
-
-def _replace(settings: Settings, **changes: Any) -> Settings:
-    return dataclasses.replace(settings, **changes)
