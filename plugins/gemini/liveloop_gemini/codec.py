@@ -131,14 +131,21 @@ class GeminiCodec:
         events: list[Event] = []
         known = False
         try:
-            usage = _field(data, "usageMetadata")
-            if usage is not None:
+            # usageMetadata first: it belongs to the response the same message may end.
+            keys = sorted(data, key=_usage_first) if len(data) > 1 else data
+            for key in keys:
+                name = _TOP_LEVEL.get(key) if isinstance(key, str) else None
+                if name is None:
+                    continue
+                body = data[key]
+                if body is None:
+                    continue
+                if not isinstance(body, dict):
+                    raise TypeError(f"{name!r} must be an object, got {type(body).__name__}")
                 known = True
-                self._usage(wire.UsageMetadata.model_validate(usage))
-            for name in _MESSAGES:
-                body = _field(data, name)
-                if body is not None:
-                    known = True
+                if name == "usageMetadata":
+                    self._usage(wire.UsageMetadata.model_validate(body))
+                else:
                     events += _DECODERS[name](self, body, data)
         except (ValidationError, ValueError, TypeError) as exc:
             kinds = ", ".join(key for key in data if isinstance(key, str))
@@ -415,15 +422,20 @@ _ENCODERS: dict[type, Callable[[GeminiCodec, Any], list[str]]] = {
 }
 
 
-def _field(data: dict[str, Any], camel: str) -> Any:
-    """A top-level field by its camelCase or snake_case name (both are proto3 JSON)."""
-    value = data.get(camel)
-    if value is None:
-        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
-        value = data.get(snake)
-    if value is not None and not isinstance(value, dict):
-        raise TypeError(f"{camel!r} must be an object, got {type(value).__name__}")
-    return value
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+
+
+# Top-level keys in either spelling (proto3 JSON) -> the camelCase name.
+_TOP_LEVEL = {
+    spelling: name
+    for name in (*_MESSAGES, "usageMetadata")
+    for spelling in (name, _snake(name))
+}
+
+
+def _usage_first(key: Any) -> int:
+    return 0 if _TOP_LEVEL.get(key) == "usageMetadata" else 1
 
 
 def _short(exc: Exception) -> str:

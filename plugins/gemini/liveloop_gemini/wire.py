@@ -125,10 +125,11 @@ def b64decode(data: str) -> bytes:
     """Decode standard or URL-safe base64, with or without padding; raises
     ``ValueError`` for anything else."""
     try:
-        if "-" in data or "_" in data:
-            data = data.replace("-", "+").replace("_", "/")
-        if len(data) % 4:
-            data += "=" * (-len(data) % 4)
-        return base64.b64decode(data, validate=True)
+        return base64.b64decode(data, validate=True)  # what the service sends
+    except (binascii.Error, ValueError):
+        pass
+    try:
+        data = data.replace("-", "+").replace("_", "/")
+        return base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"not base64: {exc}") from None
