@@ -28,6 +28,7 @@ from ..engine import (
     BufferTooSmall,
     ClearedAudio,
     Engine,
+    Response,
     ResponseActive,
     ResponseRequest,
     new_id,
@@ -70,6 +71,8 @@ class _AudioOut:
 
     async def write(self, pcm: bytes, target: ev.Position) -> None:
         await self._front.output_begins()
+        sent = self._front.audio_sent
+        sent[target.item_id] = sent.get(target.item_id, 0) + len(pcm)
         data = base64.b64encode(pcm).decode("ascii")
         blob = {"mimeType": f"audio/pcm;rate={ENGINE_RATE}", "data": data}
         await self._front.content(modelTurn={"role": "model", "parts": [{"inlineData": blob}]})
@@ -116,6 +119,13 @@ class GeminiFrontEnd:
         self.engine.output = _AudioOut(self)
         self.setup: Setup | None = None
         self.sent: deque[dict[str, Any]] = deque(maxlen=_RECORDED)
+        """Every server message sent (the latest ones), for inspection."""
+        self.received: deque[tuple[str, bool]] = deque(maxlen=_RECORDED)
+        """Each client message's kind, and whether it asked for a reply."""
+        self.responses: deque[Response] = deque(maxlen=1024)
+        """The engine's finished responses (status, output items)."""
+        self.audio_sent: dict[str, int] = {}
+        """Bytes of 24 kHz audio sent per assistant item."""
         self.resumed = False
         self._transcribe_output = False
         self._resumable = False
@@ -130,6 +140,11 @@ class GeminiFrontEnd:
         self._calls_in: dict[str, list[str]] = {}  # response id -> its call ids
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether this connection has ended."""
+        return self._closed
 
     # -- sending -------------------------------------------------------------------------
 
@@ -163,6 +178,7 @@ class GeminiFrontEnd:
         """One client frame. Bad input closes the connection as Gemini does (1007)."""
         try:
             message = parse_message(frame)
+            self.received.append((type(message).__name__, _asks_reply(message)))
             if self.setup is None and not isinstance(message, Setup):
                 raise InvalidMessage("The first message must be a setup message.")
             await self._dispatch(message)
@@ -384,6 +400,7 @@ class GeminiFrontEnd:
     async def _response_done(self, event: ev.ResponseDone) -> None:
         await self.output_begins()
         response = event.response
+        self.responses.append(response)
         called = self._calls_in.pop(response.id, [])
         if response.status == "completed" and called:
             return  # the model waits for the tool results (BLOCKING calls)
@@ -404,3 +421,11 @@ class GeminiFrontEnd:
             done["usageMetadata"] = metadata
         await self.emit(done)
         await self._offer_handle()
+
+
+def _asks_reply(message: ClientMessage) -> bool:
+    if isinstance(message, ClientContent):
+        return message.turn_complete
+    if isinstance(message, RealtimeInput):
+        return message.activity_end is not None or bool(message.text)
+    return False
