@@ -65,9 +65,14 @@ def start_emulator(core: int | None) -> tuple[subprocess.Popen[str], str, str]:
     return process, base_url, cert
 
 
-def user_turn(text: str) -> str:
+def user_turn(text: str) -> list[str]:
+    """What liveloop sends for ``send_text`` then ``respond()`` (every contender sends
+    these same messages): the turn, then the request for a reply."""
     turn = {"role": "user", "parts": [{"text": text}]}
-    return json.dumps({"clientContent": {"turns": [turn], "turnComplete": True}})
+    return [
+        json.dumps({"clientContent": {"turns": [turn], "turnComplete": False}}),
+        json.dumps({"clientContent": {"turnComplete": True}}),
+    ]
 
 
 class Floor:
@@ -86,12 +91,20 @@ class Floor:
             self.url, ssl=self.context, additional_headers={"x-goog-api-key": KEY},
             compression=None, max_size=None,
         )  # fmt: skip
-        setup = {"model": f"models/{MODEL}", "outputAudioTranscription": {}}
+        # The same session as liveloop's (resumption handles and compression on), so the
+        # server does the same work for every contender.
+        setup = {
+            "model": f"models/{MODEL}",
+            "outputAudioTranscription": {},
+            "sessionResumption": {},
+            "contextWindowCompression": {"slidingWindow": {}},
+        }
         await self.ws.send(json.dumps({"setup": setup}))
         await self.ws.recv()
 
     async def turn(self, text: str, *, first_audio_only: bool = False) -> int:
-        await self.ws.send(user_turn(text))
+        for message in user_turn(text):
+            await self.ws.send(message)
         messages = 0
         while True:
             message = json.loads(await self.ws.recv())
@@ -104,6 +117,17 @@ class Floor:
                         return messages
             if content.get("turnComplete"):
                 return messages
+
+    async def say(self, request: str) -> None:
+        """What liveloop sends for ``say()``: one completed turn asking for the text."""
+        turn = {"role": "user", "parts": [{"text": request}]}
+        await self.ws.send(json.dumps({"clientContent": {"turns": [turn], "turnComplete": True}}))
+        while True:
+            message = json.loads(await self.ws.recv())
+            parts = ((message.get("serverContent") or {}).get("modelTurn") or {}).get("parts")
+            if parts and "inlineData" in parts[0]:
+                base64.b64decode(parts[0]["inlineData"]["data"])
+                return
 
     async def drain(self) -> None:
         while True:
@@ -132,6 +156,10 @@ class Sdk:
         config = self.types.LiveConnectConfig(
             response_modalities=[self.types.Modality.AUDIO],
             output_audio_transcription=self.types.AudioTranscriptionConfig(),
+            session_resumption=self.types.SessionResumptionConfig(),
+            context_window_compression=self.types.ContextWindowCompressionConfig(
+                sliding_window=self.types.SlidingWindow()
+            ),
         )
         self.manager = self.client.aio.live.connect(model=MODEL, config=config)
         self.session = await self.manager.__aenter__()
@@ -139,7 +167,8 @@ class Sdk:
     async def turn(self, text: str, *, first_audio_only: bool = False) -> int:
         types = self.types
         turn = types.Content(role="user", parts=[types.Part(text=text)])
-        await self.session.send_client_content(turns=turn, turn_complete=True)
+        await self.session.send_client_content(turns=turn, turn_complete=False)
+        await self.session.send_client_content(turn_complete=True)
         async for message in self.session.receive():
             content = message.server_content
             if first_audio_only and content and content.model_turn:
@@ -226,7 +255,7 @@ async def latency(contenders: dict[str, Any], reps: int) -> dict[str, Any]:
             walls.setdefault(f"turn/{name}", []).append((time.perf_counter() - start) * 1000)
             await contender.drain()
         start = time.perf_counter()
-        await floor.turn(SAY_FORM.format(text="Hi."), first_audio_only=True)
+        await floor.say(SAY_FORM.format(text="Hi."))
         walls.setdefault("say/floor", []).append((time.perf_counter() - start) * 1000)
         await floor.drain()
         start = time.perf_counter()
