@@ -164,6 +164,10 @@ class GeminiCodec:
         return [SessionStarted(session_id=setup.session_id, raw=data), SessionUpdated(raw=data)]
 
     def _server_content(self, body: Any, data: dict[str, Any]) -> list[Event]:
+        if len(body) == 1:
+            audio = _lone_audio(body)
+            if audio is not None:  # the hot path: one audio part, nothing else
+                return self._audio(audio, data)
         content = wire.ServerContent.model_validate(body)
         turns = self._turns
         events: list[Event] = []
@@ -196,6 +200,17 @@ class GeminiCodec:
             events += turns.end_response("completed", data, reason=reason)
         return events
 
+    def _audio(self, encoded: str, data: dict[str, Any]) -> list[Event]:
+        if self._dropping:
+            return []
+        response, events = self._turns.start_response(data)
+        # raw stays None: audio messages are many and large; the bytes are here.
+        audio = wire.b64decode(encoded)
+        events.append(
+            AssistantAudio(response_id=response.id, item_id=response.item_id, audio=audio)
+        )
+        return events
+
     def _model_turn(self, turn: wire.Content, data: dict[str, Any]) -> list[Event]:
         events: list[Event] = []
         for part in turn.parts:
@@ -203,13 +218,7 @@ class GeminiCodec:
                 continue
             blob = part.inline_data
             if blob is not None and (blob.mime_type or "audio/").startswith("audio/"):
-                response, started = self._turns.start_response(data)
-                events += started
-                # raw stays None: audio messages are many and large; the bytes are here.
-                audio = wire.b64decode(blob.data)
-                events.append(
-                    AssistantAudio(response_id=response.id, item_id=response.item_id, audio=audio)
-                )
+                events += self._audio(blob.data, data)
             elif part.text:
                 response, started = self._turns.start_response(data)
                 response.text.append(part.text)
@@ -428,14 +437,34 @@ def _snake(camel: str) -> str:
 
 # Top-level keys in either spelling (proto3 JSON) -> the camelCase name.
 _TOP_LEVEL = {
-    spelling: name
-    for name in (*_MESSAGES, "usageMetadata")
-    for spelling in (name, _snake(name))
+    spelling: name for name in (*_MESSAGES, "usageMetadata") for spelling in (name, _snake(name))
 }
 
 
 def _usage_first(key: Any) -> int:
     return 0 if _TOP_LEVEL.get(key) == "usageMetadata" else 1
+
+
+def _lone_audio(body: dict[str, Any]) -> str | None:
+    """The base64 audio of a ``serverContent`` that is one audio part and nothing else
+    (checked field by field, as the models would), else ``None``."""
+    turn = body.get("modelTurn", body.get("model_turn"))
+    if not isinstance(turn, dict):
+        return None
+    parts = turn.get("parts")
+    if not isinstance(parts, list) or len(parts) != 1:
+        return None
+    part = parts[0]
+    if not isinstance(part, dict) or len(part) != 1:
+        return None
+    blob = part.get("inlineData", part.get("inline_data"))
+    if not isinstance(blob, dict):
+        return None
+    mime = blob.get("mimeType", blob.get("mime_type"))
+    encoded = blob.get("data")
+    if not isinstance(encoded, str) or not (mime is None or str(mime).startswith("audio/")):
+        return None
+    return encoded
 
 
 def _short(exc: Exception) -> str:
