@@ -56,16 +56,6 @@ MAX_AUDIO_MS = 1000
 
 _log = get_logger("liveloop.gemini")
 
-_MESSAGES = (
-    "setupComplete",
-    "serverContent",
-    "toolCall",
-    "toolCallCancellation",
-    "goAway",
-    "sessionResumptionUpdate",
-    "voiceActivity",
-)
-
 
 def _dumps(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
@@ -132,9 +122,9 @@ class GeminiCodec:
         known = False
         try:
             # usageMetadata first: it belongs to the response the same message may end.
-            keys = sorted(data, key=_usage_first) if len(data) > 1 else data
+            keys = sorted(data, key=wire.usage_first) if len(data) > 1 else data
             for key in keys:
-                name = _TOP_LEVEL.get(key) if isinstance(key, str) else None
+                name = wire.TOP_LEVEL.get(key) if isinstance(key, str) else None
                 if name is None:
                     continue
                 body = data[key]
@@ -165,7 +155,7 @@ class GeminiCodec:
 
     def _server_content(self, body: Any, data: dict[str, Any]) -> list[Event]:
         if len(body) == 1:
-            audio = _lone_audio(body)
+            audio = wire.lone_audio(body)
             if audio is not None:  # the hot path: one audio part, nothing else
                 return self._audio(audio, data)
         content = wire.ServerContent.model_validate(body)
@@ -429,42 +419,6 @@ _ENCODERS: dict[type, Callable[[GeminiCodec, Any], list[str]]] = {
     SendToolOutput: GeminiCodec._send_tool_output,
     RestoreToolCall: GeminiCodec._restore_tool_call,
 }
-
-
-def _snake(camel: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
-
-
-# Top-level keys in either spelling (proto3 JSON) -> the camelCase name.
-_TOP_LEVEL = {
-    spelling: name for name in (*_MESSAGES, "usageMetadata") for spelling in (name, _snake(name))
-}
-
-
-def _usage_first(key: Any) -> int:
-    return 0 if _TOP_LEVEL.get(key) == "usageMetadata" else 1
-
-
-def _lone_audio(body: dict[str, Any]) -> str | None:
-    """The base64 audio of a ``serverContent`` that is one audio part and nothing else
-    (checked field by field, as the models would), else ``None``."""
-    turn = body.get("modelTurn", body.get("model_turn"))
-    if not isinstance(turn, dict):
-        return None
-    parts = turn.get("parts")
-    if not isinstance(parts, list) or len(parts) != 1:
-        return None
-    part = parts[0]
-    if not isinstance(part, dict) or len(part) != 1:
-        return None
-    blob = part.get("inlineData", part.get("inline_data"))
-    if not isinstance(blob, dict):
-        return None
-    mime = blob.get("mimeType", blob.get("mime_type"))
-    encoded = blob.get("data")
-    if not isinstance(encoded, str) or not (mime is None or str(mime).startswith("audio/")):
-        return None
-    return encoded
 
 
 def _short(exc: Exception) -> str:
