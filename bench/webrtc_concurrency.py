@@ -31,7 +31,7 @@ def unavailable() -> str | None:
     try:
         from liveloop_emulator import server
 
-        if not hasattr(server, "_open_call"):
+        if not hasattr(server, "open_call"):
             return "the emulator has no WebRTC endpoint (/v1/realtime/calls)"
     except Exception as exc:
         return f"the emulator cannot be imported: {exc}"

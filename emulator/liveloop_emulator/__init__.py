@@ -11,8 +11,10 @@ Realtime protocol is one front end on it (:mod:`liveloop_emulator.realtime`).
 from __future__ import annotations
 
 from . import tones
+from .emulator import Emulator
 from .engine import UNINTELLIGIBLE, AudioTarget, ClearedAudio, Engine, OutputAudio
 from .realtime import EAGERNESS_SILENCE_MS, EventAudioOutput, ProtocolError, RealtimeFrontEnd
+from .records import EmulatorSession
 from .replies import (
     DEFAULT_TOOL_REPLY,
     ECHO_TEMPLATE,
@@ -24,7 +26,6 @@ from .replies import (
     load_script,
     parse_say_instructions,
 )
-from .server import Emulator, EmulatorSession
 
 __all__ = [
     "DEFAULT_TOOL_REPLY",

@@ -9,10 +9,15 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from .emulator import Emulator
 from .replies import Rule, load_script
-from .server import Emulator
 
-__all__ = ["build_parser", "main", "serve"]
+__all__ = ["DEFAULT_EVENT_HISTORY", "DEFAULT_SESSION_HISTORY", "build_parser", "main", "serve"]
+
+DEFAULT_EVENT_HISTORY = 256
+"""Events the standalone server keeps per session (a ring: the newest)."""
+DEFAULT_SESSION_HISTORY = 64
+"""Closed session records the standalone server keeps (the newest)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk-ms", type=int, default=40, help="milliseconds of audio per output delta (40)"
     )
     parser.add_argument(
+        "--event-history",
+        type=int,
+        default=DEFAULT_EVENT_HISTORY,
+        metavar="N",
+        help=f"client and server events kept per session, the newest (default "
+        f"{DEFAULT_EVENT_HISTORY})",
+    )
+    parser.add_argument(
+        "--session-history",
+        type=int,
+        default=DEFAULT_SESSION_HISTORY,
+        metavar="N",
+        help=f"closed session records kept, the newest (default {DEFAULT_SESSION_HISTORY})",
+    )
+    parser.add_argument(
         "--tls",
         action="store_true",
         help="serve https/wss with a generated self-signed certificate (printed path)",
@@ -76,10 +96,12 @@ async def serve(
     keys: Sequence[str] | None,
     max_session_seconds: float,
     chunk_ms: int = 40,
+    event_history: int | None = DEFAULT_EVENT_HISTORY,
+    session_history: int | None = DEFAULT_SESSION_HISTORY,
     tls: bool = False,
     gemini_connection_seconds: float | None = None,
 ) -> None:
-    """Serve until SIGINT or SIGTERM."""
+    """Serve until SIGINT or SIGTERM (keeping bounded records: a server runs for long)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -93,6 +115,8 @@ async def serve(
         chunk_ms=chunk_ms,
         host=host,
         port=port,
+        event_history=event_history,
+        session_history=session_history,
         tls=tls,
         gemini_connection_seconds=gemini_connection_seconds,
     )
@@ -116,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--max-session-seconds must be positive")
     if not 20 <= args.chunk_ms <= 100:
         parser.error("--chunk-ms must be between 20 and 100")
+    if args.event_history < 1 or args.session_history < 1:
+        parser.error("--event-history and --session-history must be at least 1")
     if args.gemini_connection_seconds is not None and args.gemini_connection_seconds <= 0:
         parser.error("--gemini-connection-seconds must be positive")
     try:
@@ -128,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 keys=args.keys,
                 max_session_seconds=args.max_session_seconds,
                 chunk_ms=args.chunk_ms,
+                event_history=args.event_history,
+                session_history=args.session_history,
                 tls=args.tls,
                 gemini_connection_seconds=args.gemini_connection_seconds,
             )

@@ -4,7 +4,7 @@ Every :class:`~liveloop_emulator.Emulator` has one :class:`Faults` as ``emu.faul
 methods run on the emulator's event loop (from another thread, go through
 ``EmulatorThread.call``). They act on the WebSocket sessions (``emu.sessions``); frames they
 inject are recorded in ``faults.injected``, not in a session's ``server_events`` (which hold
-only what the protocol engine sent).
+only what the protocol engine sent). The records keep the newest :data:`MAX_RECORDS` entries.
 """
 
 from __future__ import annotations
@@ -13,15 +13,19 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .server import Emulator, EmulatorSession
+from .records import EmulatorSession
+from .server.state import ServerState
 
-__all__ = ["Faults", "Injected"]
+__all__ = ["MAX_RECORDS", "Faults", "Injected"]
 
 _POLL = 0.1
+
+MAX_RECORDS = 1000
+"""How many injected frames and refusals :class:`Faults` remembers (the newest)."""
 
 
 @dataclass(frozen=True)
@@ -35,15 +39,15 @@ class Injected:
 class Faults:
     """The fault-injection controls of one emulator (``emu.faults``)."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self._emulator = emulator
+    def __init__(self, state: ServerState) -> None:
+        self._state = state
         self.stalled = False
         """Whether the server is stalled (see :meth:`stall`)."""
         self.refusal: int | None = None
         """The HTTP status new WebSocket connections are refused with (None: accepted)."""
-        self.refused_at: list[float] = []
+        self.refused_at: deque[float] = deque(maxlen=MAX_RECORDS)
         """``time.monotonic()`` of every connection refused by :meth:`refuse_connections`."""
-        self.injected: list[Injected] = []
+        self.injected: deque[Injected] = deque(maxlen=MAX_RECORDS)
         """Every frame sent by :meth:`send_raw` / :meth:`send_event`, in order."""
         self.dropped = 0
         """Connections cut by :meth:`drop_all` so far."""
@@ -55,7 +59,7 @@ class Faults:
     # -- the network
 
     def _transports(self) -> list[asyncio.Transport]:
-        server = self._emulator._server
+        server = self._state.server
         if server is None:
             return []
         found: list[asyncio.Transport] = []
@@ -72,11 +76,7 @@ class Faults:
         for transport in transports:
             transport.abort()
         self.dropped += len(transports)
-        open_sessions = [
-            s
-            for s in self._emulator.sessions
-            if not s.closed and getattr(s, "call_id", None) is None
-        ]
+        open_sessions = [s for s in self._state.sessions if not s.closed and s.call_id is None]
         for session in open_sessions:
             await session.close(1006, "connection dropped")
         for session in open_sessions:
@@ -115,7 +115,7 @@ class Faults:
     async def admit(self) -> int | None:
         """Called by the server before a WebSocket handshake: waits while stalled, then returns
         the status to refuse the connection with (None: go ahead)."""
-        server = self._emulator._server
+        server = self._state.server
         while self.stalled and server is not None and not server.should_exit:
             with contextlib.suppress(TimeoutError):  # re-check now and then: a stop ends it
                 await asyncio.wait_for(self._resumed.wait(), _POLL)
@@ -130,8 +130,8 @@ class Faults:
             return [session]
         return [
             s
-            for s in self._emulator.sessions
-            if not s.closed and s.websocket is not None and getattr(s, "call_id", None) is None
+            for s in self._state.sessions
+            if not s.closed and s.websocket is not None and s.call_id is None
         ]
 
     async def send_raw(self, frame: str | bytes, session: EmulatorSession | None = None) -> int:
@@ -178,12 +178,12 @@ class Faults:
         if seconds <= 0:
             raise ValueError("seconds must be positive")
         if session is None:
-            self._emulator.max_session_seconds = seconds
+            self._state.max_session_seconds = seconds
             return
         task = asyncio.get_running_loop().create_task(self._expire(session, seconds))
         self._timers.add(task)
         task.add_done_callback(self._timers.discard)
-        self._emulator._track(task)
+        self._state.track(task)
 
     async def _expire(self, session: EmulatorSession, seconds: float) -> None:
         await asyncio.sleep(seconds)

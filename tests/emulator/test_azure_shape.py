@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidStatus
 from liveloop_emulator import Emulator
 
 KEY = "sk-azure-test"
-API_VERSION = "2025-04-01-preview"
+API_VERSION = "2025-08-28"
 
 
 def azure_url(emu: Emulator, query: str) -> str:
@@ -91,4 +91,43 @@ async def test_the_key_goes_in_the_api_key_header(make_emulator: Any) -> None:
             assert "api-key" in error["message"]
         async with ws_connect(azure_url(emu, query), additional_headers={"api-key": KEY}) as ws:
             assert (await receive(ws))["type"] == "session.created"
+        assert len(emu.sessions) == 1
+
+
+async def test_a_preview_api_version_is_refused_at_the_handshake(emulator: Emulator) -> None:
+    # A preview client speaks the beta protocol: it is refused before the upgrade, with the
+    # api-versions that are served, never accepted and then refused event by event.
+    query = "api-version=2025-04-01-preview&deployment=my-realtime"
+    status, error = await refusal(emulator, query, {"api-key": KEY})
+    assert status == 400
+    assert error["code"] == "unsupported_api_version"
+    assert error["param"] == "api-version"
+    assert "2025-04-01-preview" in error["message"]
+    assert API_VERSION in error["message"]
+    assert "/openai/v1/realtime" in error["message"]
+    assert not emulator.sessions
+
+
+async def test_the_ga_v1_path(make_emulator: Any) -> None:
+    async with make_emulator(api_keys=[KEY]) as emu:
+        url = f"ws://127.0.0.1:{emu.port}/openai/v1/realtime?model=my-deployment"
+        async with ws_connect(url, additional_headers={"api-key": KEY}) as ws:
+            created = await receive(ws)
+            assert created["type"] == "session.created"
+            assert created["session"]["model"] == "my-deployment"
+            await ws.send(json.dumps({"type": "response.create"}))
+            done = (await until(ws, "response.done"))[-1]
+            assert done["response"]["status"] == "completed"
+        assert [session.model for session in emu.sessions] == ["my-deployment"]
+        with pytest.raises(InvalidStatus) as caught:
+            async with ws_connect(url, additional_headers={"api-key": "sk-other"}):
+                pass
+        assert caught.value.response.status_code == 401
+        with pytest.raises(InvalidStatus) as caught:
+            async with ws_connect(
+                f"ws://127.0.0.1:{emu.port}/openai/v1/realtime", additional_headers={"api-key": KEY}
+            ):
+                pass
+        assert caught.value.response.status_code == 400
+        assert json.loads(caught.value.response.body)["error"]["param"] == "model"
         assert len(emu.sessions) == 1

@@ -45,7 +45,7 @@ def test_the_url_has_the_azure_shape(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert (
         azure_realtime_url("https://res.openai.azure.com/openai/v1/", deployment="rt")
-        == "wss://res.openai.azure.com/openai/realtime?api-version=2025-04-01-preview&deployment=rt"
+        == "wss://res.openai.azure.com/openai/realtime?api-version=2025-08-28&deployment=rt"
     )
     assert (
         azure_realtime_url("http://127.0.0.1:8000", deployment="my rt", api_version="2024-10-01")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,7 +34,7 @@ from ..replies import Rule
 from . import client_events as ce
 from .errors import ProtocolError, Strict, validate, wrong_type
 from .items import decode_base64, parse_item, wire_item
-from .render import ResponseTag, render
+from .render import ResponseTag, render, session_object
 from .session import (
     check_tool_choice,
     check_tools,
@@ -184,12 +183,12 @@ class RealtimeFrontEnd:
         return {
             "type": "session.created",
             "event_id": _event_id(),
-            "session": copy.deepcopy(self.session),
+            "session": session_object(self.session),
         }
 
     async def start(self) -> None:
         """Send ``session.created``."""
-        await self.emit({"type": "session.created", "session": copy.deepcopy(self.session)})
+        await self.emit({"type": "session.created", "session": session_object(self.session)})
 
     async def close(self) -> None:
         """Stop any running response; no more events are sent."""
@@ -227,7 +226,7 @@ class RealtimeFrontEnd:
             self.session, event.session, audio_started=self.engine.audio_started
         )
         self.engine.configure(settings_of(self.session))
-        await self.emit({"type": "session.updated", "session": copy.deepcopy(self.session)})
+        await self.emit({"type": "session.updated", "session": session_object(self.session)})
 
     async def _append(self, event: ce.InputAudioBufferAppend) -> None:
         raw = decode_base64(event.audio, "audio")

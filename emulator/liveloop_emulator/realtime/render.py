@@ -11,7 +11,28 @@ from ..engine import Response, Usage
 from ..engine import events as ev
 from .items import wire_item
 
-__all__ = ["ResponseTag", "render", "response_object", "usage_object"]
+__all__ = [
+    "ResponseTag",
+    "render",
+    "response_object",
+    "session_object",
+    "usage_object",
+    "voice_name",
+]
+
+
+def voice_name(voice: Any) -> Any:
+    """A voice as server events carry it: a custom voice (``{"id": ...}``, accepted from
+    clients) by its id, since the SDK's session and response types take only a string."""
+    return voice["id"] if isinstance(voice, dict) else voice
+
+
+def session_object(session: dict[str, Any]) -> dict[str, Any]:
+    """The session as ``session.created``/``.updated`` carry it (a copy)."""
+    out = copy.deepcopy(session)
+    output = out["audio"]["output"]
+    output["voice"] = voice_name(output["voice"])
+    return out
 
 
 @dataclass(frozen=True)
@@ -60,7 +81,7 @@ def response_object(response: Response, conversation_id: str) -> dict[str, Any]:
         "conversation_id": conversation_id if response.conversation else None,
         "output_modalities": list(response.modalities),
         "max_output_tokens": tag.max_output_tokens,
-        "audio": {"output": {"format": dict(tag.output_format), "voice": copy.deepcopy(tag.voice)}},
+        "audio": {"output": {"format": dict(tag.output_format), "voice": voice_name(tag.voice)}},
         "metadata": tag.metadata,
         "usage": None if response.usage is None else usage_object(response.usage),
     }

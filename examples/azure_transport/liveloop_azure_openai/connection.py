@@ -22,8 +22,9 @@ __all__ = ["API_VERSION", "AzureConnection", "AzureConnector", "azure_realtime_u
 
 _log = get_logger("liveloop.azure_openai")
 
-API_VERSION = "2025-04-01-preview"
-"""The Azure OpenAI API version asked for unless the connector is told another."""
+API_VERSION = "2025-08-28"
+"""The Azure OpenAI API version asked for unless the connector is told another: the GA one,
+whose protocol the OpenAI codec speaks (preview api-versions speak the beta protocol)."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # the Realtime API caps events at 15 MiB
 CLOSE_TIMEOUT = 0.5
