@@ -2,8 +2,8 @@
 
 The session runtime acts on the *kind* of an error, never on a provider's code: a
 provider plugin lists its codes in a :class:`ProviderErrors` on its
-:class:`~liveloop.ProviderSpec` (OpenAI's ``conversation_already_has_active_response``
-is one example of a ``response_active`` code).
+:class:`~liveloop.ProviderSpec` (for example, the code OpenAI sends when a response is
+requested while another is active is a ``response_active`` code).
 """
 
 from __future__ import annotations

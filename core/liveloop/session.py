@@ -217,9 +217,13 @@ class Session:
     async def _on_failure(self, exc: Exception) -> None:
         await self._shutdown(SessionClosed("session failed", exc))
 
-    def _forget_link(self) -> None:
+    def _forget_link(self, rollover: bool) -> None:
         # What the old connection was doing is gone: its response, its calls, its playback,
-        # and audio meant for its input buffer.
+        # and audio meant for its input buffer. A rollover keeps reading the old connection
+        # until the new one is restored: only its calls belong to a conversation left behind.
+        if rollover:
+            self._tools.forget_link()
+            return
         self._responses.forget_link()
         self._playback.forget_link()
         self._tools.forget_link()

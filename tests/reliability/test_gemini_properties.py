@@ -182,7 +182,8 @@ class FakeGemini:
         self.sent.append(sent)
         if "setup" in sent:
             self.push({"setupComplete": {}})
-        elif sent.get("clientContent", {}).get("turnComplete"):
+        elif sent.get("clientContent", {}).get("turnComplete") or "toolResponse" in sent:
+            # The model answers a completed turn, and a tool's result, on its own.
             self.push({"serverContent": {"turnComplete": True}})  # ends whatever ran
             self.push({"serverContent": {"outputTranscription": {"text": "ok"}}})
             self.push({"serverContent": {"modelTurn": {"parts": [AUDIO]}}})

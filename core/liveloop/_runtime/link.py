@@ -217,14 +217,11 @@ class Link:
                     await self._wake.wait()
                     continue
                 action, restoring = found
-                connection, codec = self.connection, self.codec
+                connection = self.connection
+                codec = self.codec
                 try:
                     for message in codec.encode(action):
                         await connection.send(message)
-                    if isinstance(codec, LocalEvents):
-                        # What the provider will never confirm, the codec reports itself.
-                        for event in codec.take_local_events():
-                            self._dispatch(event)
                 except ConnectionLost as exc:
                     # The outbox keeps the action for the next connection; a restore is
                     # made afresh for it.
@@ -233,6 +230,10 @@ class Link:
                     self._lose(connection, exc)
                     continue
                 self._sent(action, restoring)
+                if isinstance(codec, LocalEvents):
+                    # Events the codec made itself (what its provider never confirms).
+                    for event in codec.take_local_events():
+                        self._dispatch(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

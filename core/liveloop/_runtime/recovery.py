@@ -58,8 +58,9 @@ class _AttemptFailed(Exception):
 class Recovery:
     """Replaces lost connections and rolls them over before the provider's limit.
 
-    ``forget()`` tells the other components that the connection's own state (its
-    responses, calls, playback) is gone; ``restored()`` that traffic may flow again.
+    ``forget(rollover)`` tells the other components that the connection's own state (its
+    responses, calls, playback; on a rollover, only its calls) is gone; ``restored()``
+    that traffic may flow again.
     """
 
     def __init__(
@@ -71,7 +72,7 @@ class Recovery:
         *,
         reopen: Reopen | None,
         shutdown: Callable[[SessionClosed], Coroutine[Any, Any, None]],
-        forget: Callable[[], None],
+        forget: Callable[[bool], None],
         restored: Callable[[], None],
     ) -> None:
         self._ctx = ctx
@@ -143,7 +144,7 @@ class Recovery:
         if ending is not None:
             self._ctx.tasks.spawn(self._shutdown(ending), "close")
             return
-        self._forget()
+        self._forget(False)
         self._running = self._ctx.tasks.spawn(self._recover(cause, rollover=False), "recover")
 
     def _ending(self, cause: ConnectionLost) -> SessionClosed | None:
@@ -336,6 +337,7 @@ class Recovery:
                 await asyncio.sleep(0.05)
                 continue
             self._link.suspend()
+            self._forget(True)  # calls still running answer into the new conversation
             self._running = self._ctx.tasks.spawn(
                 self._recover(ConnectionLost("session length limit ahead"), rollover=True),
                 "rollover-recover",
