@@ -15,7 +15,7 @@ input transcription on, PCM16 24 kHz both ways) and offers the same operations:
 - ``say(text)``: ``response.create`` with liveloop's verbatim-say instructions; returns the
   seconds to the first audio chunk delivered to the app and to the end of the response;
 - ``turn_from_audio(pcm)``: sends the utterance in 40 ms chunks as fast as it is taken and
-  returns the seconds from the last chunk sent to the user turn being delivered;
+  returns when (``perf_counter``) the last chunk was sent and the user turn was delivered;
 - ``active(...)``: real-time audio both ways for the concurrency benchmark.
 """
 
@@ -32,6 +32,8 @@ from typing import Any
 from _common import CHUNK_BYTES, CHUNK_MS, KEY, MODEL, SAMPLE_RATE, Emulator
 
 TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
+CLOSE_TIMEOUT = 0.5
+"""The floor's close timeout: liveloop's own (a careful client does not wait 10 s)."""
 DONE = "response.done"
 TRANSCRIBED = "conversation.item.input_audio_transcription.completed"
 
@@ -143,7 +145,9 @@ class Client(abc.ABC):
     async def say(self, text: str) -> tuple[float, float]: ...
 
     @abc.abstractmethod
-    async def turn_from_audio(self, pcm: bytes) -> float: ...
+    async def turn_from_audio(self, pcm: bytes) -> tuple[float, float]:
+        """Send ``pcm`` in 40 ms chunks; ``time.perf_counter()`` when the last chunk was sent
+        and when the user turn was in the app's hands."""
 
     @abc.abstractmethod
     async def active(self, until: float, probe: LagProbe, text: str) -> None:
@@ -152,6 +156,102 @@ class Client(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+
+# -- the limit: bytes only ------------------------------------------------------------------
+
+
+class _BytesProtocol(asyncio.Protocol):
+    """An asyncio protocol that frames nothing: until the session is configured it hands
+    the bytes to ``websockets``' sans-I/O client (handshake, ``session.created/updated``);
+    afterwards it only looks for the end-of-response marker in the raw bytes."""
+
+    def __init__(self, ws: Any, marker: bytes) -> None:
+        self.ws = ws
+        self.marker = marker
+        self.raw = False
+        self.transport: Any = None
+        self.events: asyncio.Queue[Any] = asyncio.Queue()
+        self.done: asyncio.Future[None] | None = None
+        self._tail = b""
+        self.received_bytes = 0
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport  # uvloop's transports are not asyncio.Transport subclasses
+
+    def data_received(self, data: bytes) -> None:
+        if self.raw:
+            self.received_bytes += len(data)
+            window = self._tail + data
+            if self.done is not None and self.marker in window and not self.done.done():
+                self.done.set_result(None)
+            self._tail = window[-len(self.marker) :]
+            return
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            self.events.put_nowait(event)
+
+    def flush(self) -> None:
+        assert self.transport is not None
+        for chunk in self.ws.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+
+
+class LimitClient:
+    """The limit for any client on this loop: the bytes arrive, nothing is parsed. A plain
+    asyncio protocol; ``websockets``' sans-I/O client does the handshake and frames what it
+    sends. It only answers ``reply_to_text`` (the per-event benchmark): a client that reads
+    no event can take no turn."""
+
+    name = "limit"
+
+    async def open(self, emu: Emulator) -> None:
+        from urllib.parse import urlsplit
+
+        from websockets.client import ClientProtocol
+        from websockets.http11 import Response
+        from websockets.uri import parse_uri
+
+        uri = parse_uri(emu.realtime_url)
+        ws = ClientProtocol(uri, max_size=16 * 2**20)
+        self.proto = _BytesProtocol(ws, b'"response.done"')
+        loop = asyncio.get_running_loop()
+        parts = urlsplit(emu.realtime_url)
+        await loop.create_connection(lambda: self.proto, parts.hostname, parts.port)
+        request = ws.connect()
+        request.headers["Authorization"] = f"Bearer {KEY}"
+        ws.send_request(request)
+        self.proto.flush()
+        response = await self.proto.events.get()
+        if not isinstance(response, Response) or response.status_code != 101:
+            raise RuntimeError(f"handshake refused: {response}")
+        await self._until("session.created")
+        self._send({"type": "session.update", "session": SESSION})
+        await self._until("session.updated")
+        self.proto.raw = True  # from here on: bytes only
+
+    async def _until(self, kind: str) -> None:
+        while True:
+            frame = await self.proto.events.get()
+            if json.loads(frame.data)["type"] == kind:
+                return
+
+    def _send(self, event: dict[str, Any]) -> None:
+        self.proto.ws.send_text(json.dumps(event).encode())
+        self.proto.flush()
+
+    async def reply_to_text(self, text: str) -> None:
+        self.proto.done = asyncio.get_running_loop().create_future()
+        self._send({"type": "conversation.item.create", "item": user_text_item(text)})
+        self._send({"type": "response.create"})
+        await self.proto.done
+
+    async def close(self) -> None:
+        if self.proto.transport is not None:
+            self.proto.ws.send_close(1000)
+            self.proto.flush()
+            self.proto.transport.close()
 
 
 # -- floor ----------------------------------------------------------------------------------
@@ -175,6 +275,8 @@ class FloorClient(Client):
             additional_headers={"Authorization": f"Bearer {KEY}"},
             compression=None,
             max_size=16 * 2**20,
+            # A careful minimal client does not wait 10 s for a close frame (liveloop: 0.5 s).
+            close_timeout=CLOSE_TIMEOUT,
         )
         await self._until("session.created")
         await self._send({"type": "session.update", "session": SESSION})
@@ -214,14 +316,14 @@ class FloorClient(Client):
                 end = time.perf_counter()
                 return (first or end) - start, end - start
 
-    async def turn_from_audio(self, pcm: bytes) -> float:
+    async def turn_from_audio(self, pcm: bytes) -> tuple[float, float]:
         for chunk in chunks(pcm):
             await self._send(
                 {"type": "input_audio_buffer.append", "audio": base64.b64encode(chunk).decode()}
             )
         start = time.perf_counter()
         await self._until(TRANSCRIBED)
-        return time.perf_counter() - start
+        return start, time.perf_counter()
 
     async def active(self, until: float, probe: LagProbe, text: str) -> None:
         async def send(pcm: bytes) -> None:
@@ -305,12 +407,12 @@ class LiveloopClient(Client):
             await asyncio.sleep(0)
         return (self._first or end) - start, end - start
 
-    async def turn_from_audio(self, pcm: bytes) -> float:
+    async def turn_from_audio(self, pcm: bytes) -> tuple[float, float]:
         for chunk in chunks(pcm):
             await self.session.send_audio(chunk)
         start = time.perf_counter()
         await self.session.input()
-        return time.perf_counter() - start
+        return start, time.perf_counter()
 
     async def active(self, until: float, probe: LagProbe, text: str) -> None:
         self._probe = probe
@@ -384,12 +486,12 @@ class SdkClient(Client):
                 end = time.perf_counter()
                 return (first or end) - start, end - start
 
-    async def turn_from_audio(self, pcm: bytes) -> float:
+    async def turn_from_audio(self, pcm: bytes) -> tuple[float, float]:
         for chunk in chunks(pcm):
             await self.conn.input_audio_buffer.append(audio=base64.b64encode(chunk).decode())
         start = time.perf_counter()
         await self._until(TRANSCRIBED)
-        return time.perf_counter() - start
+        return start, time.perf_counter()
 
     async def active(self, until: float, probe: LagProbe, text: str) -> None:
         async def send(pcm: bytes) -> None:
@@ -481,7 +583,7 @@ class AgentsClient(Client):
                 end = time.perf_counter()
                 return (first or end) - start, end - start
 
-    async def turn_from_audio(self, pcm: bytes) -> float:
+    async def turn_from_audio(self, pcm: bytes) -> tuple[float, float]:
         for chunk in chunks(pcm):
             await self.session.send_audio(chunk)
         start = time.perf_counter()
@@ -491,7 +593,7 @@ class AgentsClient(Client):
                 event.type == "raw_model_event"
                 and event.data.type == "input_audio_transcription_completed"
             ):
-                return time.perf_counter() - start
+                return start, time.perf_counter()
 
     async def active(self, until: float, probe: LagProbe, text: str) -> None:
         async def receive() -> None:
@@ -521,8 +623,14 @@ def _raw_type(event: Any) -> str | None:
     return data.get("type") if isinstance(data, dict) else None
 
 
-def make(name: str, transport: str = "websocket") -> Client:
+def make(name: str, transport: str = "websocket") -> Client | LimitClient:
     """A fresh client for contender ``name``."""
+    if name == "limit":
+        return LimitClient()
+    if name == "aiortc":
+        from _aiortc_peer import AiortcPeerClient
+
+        return AiortcPeerClient()  # type: ignore[return-value]
     if name == "floor":
         return FloorClient()
     if name == "liveloop":
@@ -545,11 +653,11 @@ def agents_available() -> str | None:
 
 async def open_clients(
     contenders: list[str], emu: Emulator, skipped: dict[str, str]
-) -> dict[str, Client]:
+) -> dict[str, Client | LimitClient]:
     """Connect one client per contender; those that cannot run are noted in ``skipped``."""
     if "agents" in contenders and (why := agents_available()):
         skipped["agents"] = why
-    clients: dict[str, Client] = {}
+    clients: dict[str, Client | LimitClient] = {}
     for name in contenders:
         if name in skipped:
             continue

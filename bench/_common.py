@@ -33,7 +33,7 @@ SAMPLE_RATE = 24000
 CHUNK_MS = 40
 CHUNK_BYTES = SAMPLE_RATE * CHUNK_MS // 1000 * 2
 
-ALL_CONTENDERS = ("floor", "liveloop", "sdk", "agents")
+ALL_CONTENDERS = ("limit", "floor", "aiortc", "liveloop", "sdk", "agents")
 LOCAL_CONTENDERS = ("floor", "liveloop", "sdk")
 """Contenders that run in the workspace environment; ``agents`` needs its own."""
 
@@ -99,23 +99,27 @@ class Emulator:
 
 @contextmanager
 def emulator(
-    url: str | None, *, speed: float = 1.0, chunk_ms: int = CHUNK_MS
+    url: str | None,
+    *,
+    speed: float = 1.0,
+    chunk_ms: int = CHUNK_MS,
+    stamped: bool = False,
+    light: str | None = None,
 ) -> Iterator[Emulator]:
-    """The emulator at ``url``, or a fresh one in its own process on its own core."""
+    """The emulator at ``url``, or a fresh one in its own process on its own core
+    (``stamped``: with server-side timestamps, ``bench/_stamped_emulator.py``; ``light``:
+    the light reference server replaying the emulator's reply of that text instead,
+    ``bench/_light_server.py``)."""
     if url:
         yield Emulator(base_url=url.rstrip("/"))
         return
-    command = [
-        sys.executable,
-        "-m",
-        "liveloop_emulator.cli",
-        "--port",
-        "0",
-        "--speed",
-        repr(speed),
-        "--chunk-ms",
-        str(chunk_ms),
-    ]
+    options = ["--speed", repr(speed), "--chunk-ms", str(chunk_ms)]
+    if light is not None:
+        command = [sys.executable, str(BENCH / "_light_server.py"), light]
+    elif stamped:
+        command = [sys.executable, str(BENCH / "_stamped_emulator.py"), *options]
+    else:
+        command = [sys.executable, "-m", "liveloop_emulator.cli", "--port", "0", *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert process.stdout is not None
@@ -169,6 +173,12 @@ def parser(
         "the floor always runs as the reference",
     )
     p.add_argument("--reps", type=int, help="repetitions (default depends on --quick)")
+    p.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="event loop of the measuring process (default asyncio, the reference)",
+    )
     return p
 
 
@@ -179,7 +189,8 @@ def chosen(args: argparse.Namespace, default: Sequence[str] = LOCAL_CONTENDERS) 
 
 
 def emit(doc: dict[str, Any]) -> None:
-    """Print the benchmark's JSON document."""
+    """Print the benchmark's JSON document (with the load average at its end)."""
+    doc["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     json.dump(doc, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     sys.stdout.flush()
@@ -193,6 +204,79 @@ def header(name: str, args: argparse.Namespace, emu: Emulator | None) -> dict[st
         "machine": machine(),
         "emulator": None if emu is None else emu.describe(),
         "measured_core": sorted(os.sched_getaffinity(0)),
+        "loop": loop_name(),
+        "environment": environment(),
+        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+BENCH_PACKAGES = (
+    "liveloop",
+    "liveloop-openai",
+    "liveloop-openai-websocket",
+    "liveloop-openai-webrtc",
+    "liveloop-emulator",
+    "websockets",
+    "pydantic",
+    "pydantic-core",
+    "openai",
+    "openai-agents",
+    "uvloop",
+    "orjson",
+    "msgspec",
+    "aiortc",
+    "av",
+    "uvicorn",
+    "starlette",
+)
+
+
+def environment() -> dict[str, Any]:
+    """What the figures depend on besides the machine: package versions, the interpreter,
+    and whether imports read compiled bytecode (without ``.pyc`` files start-up is slower)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions: dict[str, str | None] = {}
+    for name in BENCH_PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return {
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "packages": versions,
+        "bytecode": bytecode_state(),
+    }
+
+
+def bytecode_state(
+    modules: Sequence[str] = ("liveloop", "websockets", "pydantic"),
+) -> dict[str, Any]:
+    """Whether bytecode is written and present: ``PYTHONDONTWRITEBYTECODE``, and for a few
+    packages the share of their ``.py`` files with an up-to-date ``.pyc``."""
+    import importlib.util
+
+    compiled: dict[str, float | None] = {}
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            compiled[name] = None
+            continue
+        total = fresh = 0
+        for root in spec.submodule_search_locations:
+            for source in Path(root).rglob("*.py"):
+                total += 1
+                cached = Path(importlib.util.cache_from_source(str(source)))
+                try:
+                    if cached.stat().st_mtime >= source.stat().st_mtime:
+                        fresh += 1
+                except OSError:
+                    pass
+        compiled[name] = round(fresh / total, 3) if total else None
+    return {
+        "dont_write_bytecode": sys.dont_write_bytecode,
+        "compiled_share": compiled,
     }
 
 
@@ -273,5 +357,18 @@ class Samples:
 
 
 def run(main: Any) -> None:
-    """Run an async main under asyncio and exit with its status."""
-    sys.exit(asyncio.run(main()) or 0)
+    """Run an async main on the loop ``--loop`` names (asyncio unless ``uvloop``) and exit
+    with its status."""
+    factory = None
+    if "--loop" in sys.argv[:-1] and sys.argv[sys.argv.index("--loop") + 1] == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        sys.exit(runner.run(main()) or 0)
+
+
+def loop_name() -> str:
+    """``uvloop`` or ``asyncio``: the running loop's implementation."""
+    loop = asyncio.get_running_loop()
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"

@@ -177,6 +177,13 @@ def run_child(args: argparse.Namespace, name: str, count: int, url: str, pid: in
 def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", help="comma-separated session counts")
     p.add_argument("--duration", type=float, help="measured seconds per step")
+    p.add_argument(
+        "--server",
+        choices=("emulator", "light"),
+        default="emulator",
+        help="the server: the emulator, or the light reference server that replays its "
+        "reply (bench/_light_server.py) so the client saturates first",
+    )
     p.add_argument("--child-step", type=int, help=argparse.SUPPRESS)
     p.add_argument("--emulator-pid", type=int, help=argparse.SUPPRESS)
     p.add_argument("--transport", default="websocket", help=argparse.SUPPRESS)
@@ -209,9 +216,11 @@ async def main(
         )
         emit(result)
         return 0
-    contenders = chosen(args, default)
     if transport != "websocket":
-        contenders = ["liveloop"]  # no raw floor or peer speaks WebRTC peer mode here
+        # The WebRTC floor is a raw aiortc peer doing the same media (bench/_aiortc_peer.py).
+        contenders = ["aiortc", *[c for c in args.contender or default if c != "aiortc"]]
+    else:
+        contenders = chosen(args, default)
     steps = (
         tuple(int(s) for s in args.steps.split(","))
         if args.steps
@@ -221,8 +230,10 @@ async def main(
     if "agents" in contenders and (why := agents_available()):
         skipped["agents"] = why
         contenders.remove("agents")
-    with emulator(args.emulator_url, speed=1.0) as emu:
+    light = TEXT if args.server == "light" and transport == "websocket" else None
+    with emulator(args.emulator_url, speed=1.0, light=light) as emu:
         doc: dict[str, Any] = header(name, args, emu)
+        doc["server"] = "light" if light else "emulator"
         doc["transport"] = args.transport
         doc["lag_limit_ms"] = LAG_LIMIT_MS
         doc["steps"] = list(steps)
@@ -254,23 +265,36 @@ async def main(
                     stop = result["limit"]
                     break
                 best = result
+            # CPU per session does not depend on lag: when no step stayed within the lag
+            # limit (on a busy shared machine), the largest step that ran without errors
+            # still measures it, and says so.
+            measured = best or next(
+                (
+                    r
+                    for r in reversed(runs)
+                    if r.get("cpu_ms_per_session_second") and not r.get("active_error_count")
+                ),
+                None,
+            )
             results[contender] = {
                 "steps": runs,
+                "cpu_from_step": None if measured is None else measured["sessions"],
+                "cpu_from_step_over_lag_limit": measured is not None and measured is not best,
                 "max_sessions_within_limit": None if best is None else best["sessions"],
                 "stopped_because": stop or "largest step passed",
                 "cpu_ms_per_session_second": None
-                if best is None
-                else best["cpu_ms_per_session_second"],
+                if measured is None
+                else measured["cpu_ms_per_session_second"],
                 "rss_kb_per_idle_session": None
-                if best is None
-                else best["rss_kb_per_idle_session"],
+                if measured is None
+                else measured["rss_kb_per_idle_session"],
                 "rss_kb_per_active_session": None
-                if best is None
-                else best["rss_kb_per_active_session"],
+                if measured is None
+                else measured["rss_kb_per_active_session"],
                 "sessions_per_core_by_cpu": (
                     None
-                    if best is None or not best["cpu_ms_per_session_second"]
-                    else int(1000 / best["cpu_ms_per_session_second"])
+                    if measured is None or not measured["cpu_ms_per_session_second"]
+                    else int(1000 / measured["cpu_ms_per_session_second"])
                 ),
             }
         doc["results"] = results

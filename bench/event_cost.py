@@ -45,7 +45,7 @@ async def main() -> int:
     p.add_argument("--profile", action="store_true", help="cProfile liveloop's receive path")
     p.add_argument("--text-repeat", type=int, help="repeat the reply text this many times")
     args = p.parse_args()
-    contenders = chosen(args)
+    contenders = chosen(args, default=("limit", "floor", "liveloop", "sdk"))
     reps = args.reps or (2 if args.quick else 15)
     repeat = args.text_repeat or (1 if args.quick else 2)
     text = " ".join([TEXT] * repeat) if not args.quick else TEXT[:60]

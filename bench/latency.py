@@ -1,10 +1,17 @@
 """Added latency: what each contender adds on top of the floor for the same events.
 
-- ``turn``: a user utterance (tone speech, then 600 ms of silence so the emulator's server
-  VAD ends the turn) is sent in 40 ms chunks as fast as the client takes them; measured
-  from the moment the last chunk was sent to the moment the user turn is in the app's
-  hands (liveloop: ``await session.input()`` returns; floor and SDK: the
+- ``turn``: a user utterance (tone speech, then silence up to the 40 ms chunk in which the
+  emulator's server VAD ends the turn) is sent in 40 ms chunks as fast as the client takes
+  them. The clock starts at the server: the moment the emulator sent the turn's
+  ``conversation.item.input_audio_transcription.completed`` (``bench/_stamped_emulator.py``
+  notes it on ``perf_counter``, which is ``CLOCK_MONOTONIC`` on Linux, the clock of this
+  process too; the emulator sends it while it handles the utterance's last chunk, right
+  after ``speech_stopped``). It stops when the user turn is in the app's hands
+  (liveloop: ``await session.input()`` returns; floor and SDK: the
   ``input_audio_transcription.completed`` event is parsed; agents: its transcription event).
+  So a slower sender does not start its own clock later. Kept for comparison:
+  ``turn_from_speech_stopped`` (also server-side, but includes the emulator decoding the
+  utterance) and the old, sender-biased ``turn_from_last_send``.
 - ``say``: from the request (liveloop: ``session.say(text)``; the others send the same
   ``response.create``) to the first audio chunk in the app's hands (liveloop: out of
   ``audio_out()``; floor and SDK: the first ``response.output_audio.delta``, decoded).
@@ -15,10 +22,14 @@ contender's p50/p95 of the same run ("added" latency).
 
 from __future__ import annotations
 
+import asyncio
+import json
+import urllib.request
 from typing import Any
 
-from _clients import open_clients
+from _clients import SESSION, open_clients
 from _common import (
+    CHUNK_BYTES,
     SAMPLE_RATE,
     Samples,
     chosen,
@@ -36,9 +47,35 @@ WORDS = ("hello", "book a table", "what time", "thanks", "yes please", "no", "se
 
 
 def utterance(text: str) -> bytes:
+    """Tone speech for ``text`` padded to whole chunks, then silent chunks up to and
+    including the one in which the emulator's VAD (the session's settings) ends the turn."""
     from liveloop_emulator import tones
+    from liveloop_emulator.vad import EnergyVAD, SpeechStopped
 
-    return tones.encode(text, SAMPLE_RATE) + b"\x00\x00" * (SAMPLE_RATE * 600 // 1000)
+    speech = tones.encode(text, SAMPLE_RATE)
+    speech += b"\x00" * (-len(speech) % CHUNK_BYTES)
+    vad_settings = SESSION["audio"]["input"]["turn_detection"]
+    vad = EnergyVAD(
+        threshold=vad_settings["threshold"],
+        prefix_padding_ms=vad_settings["prefix_padding_ms"],
+        silence_duration_ms=vad_settings["silence_duration_ms"],
+        sample_rate=SAMPLE_RATE,
+    )
+    vad.feed(speech)
+    silence = b"\x00" * CHUNK_BYTES
+    pcm = speech
+    for _ in range(100):
+        pcm += silence
+        if any(isinstance(e, SpeechStopped) for e in vad.feed(silence)):
+            return pcm
+    raise RuntimeError(f"the VAD never ended the turn of {text!r}")
+
+
+def _stamps(base_url: str) -> list[dict[str, Any]]:
+    root = base_url.removesuffix("/v1")
+    with urllib.request.urlopen(f"{root}/bench/stamps", timeout=5) as reply:
+        stamps: list[dict[str, Any]] = json.loads(reply.read())["stamps"]
+    return stamps
 
 
 async def main() -> int:
@@ -47,38 +84,83 @@ async def main() -> int:
     trials = args.reps or (3 if args.quick else 30)
     core = pin_self()
     doc: dict[str, Any] = {}
-    with emulator(args.emulator_url, speed=SPEED) as emu:
+    stop_after_append: list[float] = []
+    with emulator(args.emulator_url, speed=SPEED, stamped=not args.emulator_url) as emu:
         doc.update(header("latency", args, emu))
         doc["measured_core"] = core
         doc["trials"] = trials
         skipped: dict[str, str] = {}
         clients = await open_clients(contenders, emu, skipped)
         audio = {word: utterance(word) for word in WORDS}
-        for client in clients.values():  # warm-up
-            await client.turn_from_audio(audio["hello"])
-            await client.say("ok")
-        turn, say = Samples(), Samples()
+
+        async def turn(name: str, word: str) -> dict[str, float]:
+            """ms to the turn in the app's hands, from: the server sending its transcription
+            (``transcribed``), the server sending speech_stopped (``stopped``), the client
+            sending its last chunk (``sent``)."""
+            await asyncio.to_thread(_stamps, emu.base_url)  # forget earlier stamps
+            sent, delivered = await clients[name].turn_from_audio(audio[word])
+            stamps = {s["event"]: s for s in await asyncio.to_thread(_stamps, emu.base_url)}
+            out = {"sent": (delivered - sent) * 1000}
+            if "speech_stopped" in stamps and "transcribed" in stamps:
+                stop = stamps["speech_stopped"]
+                out["stopped"] = (delivered - stop["at"]) * 1000
+                out["transcribed"] = (delivered - stamps["transcribed"]["at"]) * 1000
+                if stop["last_append"] is not None:
+                    stop_after_append.append((stop["at"] - stop["last_append"]) * 1000)
+            return out
+
+        for name in clients:  # warm-up
+            await turn(name, "hello")
+            await clients[name].say("ok")
+        clocks = {"transcribed": Samples(), "stopped": Samples(), "sent": Samples()}
+        say = Samples()
+        missing: dict[str, int] = {}
         order = list(clients)
         for trial in range(trials):
             rotated = order[trial % len(order) :] + order[: trial % len(order)]
             word = WORDS[trial % len(WORDS)]
             for name in rotated:
-                turn.add(name, await clients[name].turn_from_audio(audio[word]) * 1000)
+                measured = await turn(name, word)
+                if "transcribed" not in measured:
+                    missing[name] = missing.get(name, 0) + 1
+                for clock, value in measured.items():
+                    clocks[clock].add(name, value)
                 first, _ = await clients[name].say(f"ok {trial}")
                 say.add(name, first * 1000)
         for client in clients.values():
             await client.close()
     doc["results"] = {
-        "turn": _metric(turn),
+        "turn": _metric(clocks["transcribed"]),
         "say": _metric(say),
+        "turn_from_speech_stopped": _metric(clocks["stopped"]),
+        "turn_from_last_send": _metric(clocks["sent"]),
+    }
+    doc["clock"] = {
+        "turn": "the emulator sent the turn's transcription -> the turn in the app's hands",
+        "turn_from_speech_stopped": "the emulator sent speech_stopped -> the turn in the "
+        "app's hands (includes the emulator's decoding of the utterance)",
+        "turn_from_last_send": "the client sent its last chunk -> the turn in the app's "
+        "hands (biased: a slower sender starts its clock later)",
+        "speech_stopped_after_last_append_ms": _rounded(stop_after_append),
+        "turns_without_server_stamps": missing,
     }
     doc["skipped"] = skipped
     emit(doc)
     return 0
 
 
+def _rounded(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {
+        "p50": round(percentile(values, 50), 3),
+        "p95": round(percentile(values, 95), 3),
+        "max": round(max(values), 3),
+    }
+
+
 def _metric(samples: Samples) -> dict[str, Any]:
-    floor = samples.values["floor"]
+    floor = samples.values.get("floor") or []
     f50, f95 = percentile(floor, 50), percentile(floor, 95)
     out: dict[str, Any] = {}
     for name, values in samples.values.items():

@@ -1,7 +1,8 @@
 """WebRTC peer-mode concurrency: liveloop over ``openai/webrtc`` (aiortc: Opus encode and
 decode, 24 <-> 48 kHz resampling, paced outgoing track), sessions with audio both ways at
 real-time pace in one process on one core, against the emulator's WebRTC endpoint
-(``/v1/realtime/calls``). Same method as ``concurrency.py`` (lag limit 50 ms, RSS per
+(``/v1/realtime/calls``); the floor is a raw aiortc peer doing the same media
+(``bench/_aiortc_peer.py``). Same method as ``concurrency.py`` (lag limit 50 ms, RSS per
 session), plus CPU per session. Reports ``"skipped"`` when the transport or the
 emulator's WebRTC endpoint is not available.
 """

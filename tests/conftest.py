@@ -8,7 +8,9 @@ test.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -60,3 +62,40 @@ async def make_emulator() -> AsyncIterator[MakeEmulator]:
 async def emulator(make_emulator: MakeEmulator) -> AsyncIterator[Emulator]:
     async with make_emulator() as emu:
         yield emu
+
+
+# -- the event loop ---------------------------------------------------------------------------
+# The suite runs on the loop liveloop would pick (`auto`: uvloop where installed) or on the one
+# `--event-loop` / LIVELOOP_LOOP names; CI runs it a second time on the other loop. The choice
+# is exported to the environment so subprocesses (the CLI, bench scripts) run on it too.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--event-loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default=None,
+        help="event loop for async tests (default: $LIVELOOP_LOOP, else auto)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from liveloop.loops import LOOP_ENV, choice
+
+    setting = config.getoption("--event-loop") or os.environ.get(LOOP_ENV) or "auto"
+    os.environ[LOOP_ENV] = choice(setting)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from liveloop.loops import LOOP_ENV
+
+    return f"event loop: {os.environ[LOOP_ENV]}"
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    from liveloop.loops import loop_factory
+
+    factory = loop_factory()
+    return {"loop": factory if factory is not None else asyncio.new_event_loop}

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .features import Features
     from .hookspecs import hookimpl
     from .log import bind_context, configure_logging, get_logger
+    from .loops import run
     from .matrix import Capability, capabilities, resolve
     from .metrics import SessionMetrics, TurnMetrics
     from .plugins import PluginInfo, get_plugin_manager, register, unregister
@@ -89,6 +90,7 @@ _EXPORTS: dict[str, str] = {
     "capabilities": "matrix",
     "Capability": "matrix",
     "resolve": "matrix",
+    "run": "loops",
     "SessionMetrics": "metrics",
     "TurnMetrics": "metrics",
     "get_plugin_manager": "plugins",
@@ -191,6 +193,7 @@ __all__ = [
     "open_session",
     "register",
     "resolve",
+    "run",
     "tool",
     "unregister",
 ]

@@ -28,7 +28,8 @@ class StrictModel(BaseModel, metaclass=_ConfigErrorMeta):
     offending field named.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # defer_build: validators are built on first use, not at import (start-up time).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     @classmethod
     def model_validate(

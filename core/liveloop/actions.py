@@ -31,8 +31,13 @@ __all__ = [
 
 class _Action(BaseModel):
     # Audio bytes travel as base64 in JSON: raw PCM is not valid UTF-8.
+    # defer_build: validators are built on first use, not at import (start-up time).
     model_config = ConfigDict(
-        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+        frozen=True,
+        extra="forbid",
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+        defer_build=True,
     )
 
     # Set by the runtime on actions whose errors it must correlate; codecs send it as the

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -12,6 +11,7 @@ from typing import Any
 
 import click
 
+from . import loops
 from .errors import LiveloopError
 from .log import LEVEL_ENV, configure_logging
 from .matrix import capabilities
@@ -95,11 +95,18 @@ def capabilities_command(as_json: bool) -> None:
 )
 @click.option("--live", is_flag=True, help="Run against OpenAI (needs OPENAI_API_KEY).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def demo(transport: str, live: bool, as_json: bool) -> None:
+@click.option(
+    "--phone",
+    type=click.Choice(["twilio"]),
+    default=None,
+    help="Take the call on a phone path instead, offline: twilio (a simulated Twilio "
+    "Media Streams caller through liveloop serve's bridge).",
+)
+def demo(transport: str, live: bool, as_json: bool, phone: str | None) -> None:
     """Run a restaurant concierge end to end: emulator, caller, tools, barge-in-safe audio."""
     from .demo import run_demo
 
-    _run_command(run_demo(transport=transport, live=live, as_json=as_json))
+    _run_command(run_demo(transport=transport, live=live, as_json=as_json, phone=phone))
 
 
 @cli.command()
@@ -140,7 +147,7 @@ def _run_command(work: Coroutine[Any, Any, object]) -> None:
     # and only warnings from the logs, unless LIVELOOP_LOG_LEVEL asks for more.
     configure_logging(level=os.environ.get(LEVEL_ENV, "WARNING"))
     try:
-        asyncio.run(work)
+        loops.run(work)
     except KeyboardInterrupt:
         sys.exit(130)
     except LiveloopError:

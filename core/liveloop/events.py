@@ -47,8 +47,14 @@ __all__ = [
 
 class _Event(BaseModel):
     # Audio bytes travel as base64 in JSON: raw PCM is not valid UTF-8.
+    # defer_build: a model's validator is built when first used, not at import (a session
+    # uses a few of them; start-up should not pay for all).
     model_config = ConfigDict(
-        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+        frozen=True,
+        extra="forbid",
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+        defer_build=True,
     )
 
     raw: dict[str, Any] | None = Field(default=None, repr=False)

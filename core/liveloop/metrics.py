@@ -25,7 +25,9 @@ class SessionMetrics:
     - ``input_tokens`` / ``output_tokens`` / ``total_tokens``: summed from every response.
     - ``responses``: responses completed; ``tool_calls``: tool calls answered.
     - ``audio_sent_ms`` / ``audio_received_ms``: user audio sent, assistant audio received;
-      ``audio_dropped_ms``: user audio dropped because the connection was down.
+      ``audio_dropped_ms``: user audio dropped because the connection was down;
+      ``audio_played_ms``: assistant audio the listener heard, as reported with
+      ``session.played()`` (a phone bridge reports what the caller heard).
     - ``audio_out_dropped`` / ``events_dropped``: chunks or events a slow consumer lost
       (buffers are bounded; the oldest is dropped).
     """
@@ -40,6 +42,7 @@ class SessionMetrics:
     audio_sent_ms: float = 0.0
     audio_received_ms: float = 0.0
     audio_dropped_ms: float = 0.0
+    audio_played_ms: float = 0.0
     audio_out_dropped: int = 0
     events_dropped: int = 0
 

@@ -185,13 +185,14 @@ class Session:
         """The feature flags of this session's provider/transport pair."""
         return self.capabilities.features
 
-    async def close(self) -> None:
+    async def close(self, reason: str = "session closed by the application") -> None:
         """Close the session; returns within about a second whatever the provider does.
 
-        Pending and future :meth:`input` calls raise :class:`SessionClosed`, ``audio_out``
+        Pending and future :meth:`input` calls raise :class:`SessionClosed` with ``reason``
+        (a server says why it ends its calls: ``"the server is draining"``), ``audio_out``
         and ``events`` iterators end, unfinished :class:`Speech` handles fail.
         """
-        await self._shutdown(SessionClosed("session closed by the application"))
+        await self._shutdown(SessionClosed(reason))
 
     async def _shutdown(self, reason: SessionClosed) -> None:
         if self._ctx.closed:
@@ -348,7 +349,13 @@ class Session:
 
     def played(self, ms: int, item_id: str | None = None) -> None:
         """Report how many ms of an assistant item (default: the current one) the user
-        has actually heard; barge-in truncation then uses this instead of delivery."""
+        has actually heard.
+
+        From the first report on (``played(0)`` before any audio declares it), playback
+        follows the reports: barge-in truncates every item still playing to what was
+        reported (an item never reported counts as unheard), ``say()`` completes once its
+        audio was heard, and ``metrics.audio_played_ms`` adds up what was heard.
+        """
         self._playback.played(ms, item_id)
 
     async def interrupt(self) -> None:

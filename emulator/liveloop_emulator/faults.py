@@ -64,8 +64,9 @@ class Faults:
             return []
         found: list[asyncio.Transport] = []
         for connection in list(server.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            if isinstance(transport, asyncio.Transport):
+            transport: Any = getattr(connection, "transport", None)
+            # By behaviour, not class: uvloop's transports do not subclass asyncio.Transport.
+            if all(hasattr(transport, m) for m in ("abort", "pause_reading", "is_closing")):
                 found.append(transport)
         return found
 

@@ -75,6 +75,8 @@ class EnergyVAD:
         self._frame_samples = sample_rate * FRAME_MS // 1000
         # mean square (of samples scaled to +-1) that a speech frame reaches
         self._min_power = 10 ** (threshold_dbfs(threshold) / 10)
+        # the same bound on a frame's sum of squared raw samples (exact integers, no scaling)
+        self._min_energy = self._min_power * self._frame_samples * 32768.0**2
         self._silence_frames = max(1, math.ceil(silence_duration_ms / FRAME_MS))
         self.reset()
 
@@ -107,9 +109,10 @@ class EnergyVAD:
         if n_frames == 0:
             return []
         frames = np.frombuffer(data[: n_frames * frame_bytes], dtype="<i2").reshape(n_frames, -1)
-        power = np.mean((frames.astype(np.float64) / 32768.0) ** 2, axis=1)
+        wide = frames.astype(np.int64)
+        energy = np.einsum("ij,ij->i", wide, wide)  # one pass, no per-frame Python work
         events: list[SpeechStarted | SpeechStopped] = []
-        for is_speech in (power >= self._min_power).tolist():
+        for is_speech in (energy >= self._min_energy).tolist():
             event = self._step(bool(is_speech))
             if event is not None:
                 events.append(event)

@@ -14,7 +14,6 @@
   const params = new URLSearchParams(location.hash.slice(1));
   const token = params.get("token") || "";
   const sessionName = params.get("session") || "assistant";
-  const clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
 
   const startButton = document.getElementById("start");
   const hangupButton = document.getElementById("hangup");
@@ -32,8 +31,20 @@
     statusLine.textContent = text;
   }
 
+  // The demo token only buys a caller token: the server signs it, names the caller and
+  // lets it expire, so what identifies this tab is not something the page chose.
+  let callerToken = null;
+
+  async function fetchCallerToken() {
+    const response = await fetch("caller_token", {
+      method: "POST", headers: { "Authorization": "Bearer " + token },
+    });
+    if (!response.ok) throw new Error("no caller token (HTTP " + response.status + ")");
+    callerToken = (await response.json()).token;
+  }
+
   function authHeaders() {
-    return { "Authorization": "Bearer " + token, "X-Liveloop-Client": clientId };
+    return { "Authorization": "Bearer " + callerToken };
   }
 
   // -- transcript ------------------------------------------------------------------------
@@ -93,6 +104,15 @@
     });
   }
 
+  // The server hangs up a call whose page does not say, within seconds, that its peer
+  // connection is up: an offer that never connects must not hold a call slot.
+  function confirmConnected() {
+    if (!state.callUrl) return;
+    fetch(state.callUrl.replace(/^\//, "") + "/connected", {
+      method: "POST", headers: authHeaders(),
+    }).catch(() => {});
+  }
+
   async function start() {
     startButton.disabled = true;
     setStatus("asking for the microphone");
@@ -106,7 +126,10 @@
         remoteAudio.play().catch(() => {});
       };
       pc.onconnectionstatechange = () => {
-        if (pc.connectionState === "connected") setStatus("connected: speak");
+        if (pc.connectionState === "connected") {
+          setStatus("connected: speak");
+          confirmConnected();
+        }
         if (pc.connectionState === "failed" || pc.connectionState === "closed") stop("ended");
       };
       for (const track of state.mic.getAudioTracks()) pc.addTrack(track, state.mic);
@@ -117,6 +140,7 @@
       };
 
       setStatus("connecting");
+      if (!callerToken) await fetchCallerToken();
       await pc.setLocalDescription(await pc.createOffer());
       await gatheringDone(pc, 2000);
       const response = await fetch("sessions/" + encodeURIComponent(sessionName) + "/offer", {
@@ -131,6 +155,7 @@
       }
       state.callUrl = response.headers.get("Location");
       await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+      if (pc.connectionState === "connected") confirmConnected();
       hangupButton.disabled = false;
     } catch (err) {
       addLine("error", "could not start: " + err.message, false);

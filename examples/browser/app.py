@@ -5,10 +5,14 @@ this handler runs on the server over the call's sideband: it greets the caller, 
 every turn, and answers weather questions with a tool. Nothing here ever reaches the
 browser except what the model says.
 
-Callers are admitted by a shared demo token (``LIVELOOP_DEMO_TOKEN``; a random one is made
-and printed when it is not set), sent by the page as ``Authorization: Bearer <token>``.
-Each browser tab also sends a random client id, so one tab cannot hang up another's call.
-For a real deployment, replace :func:`authorize` with your own login check.
+Who is calling: the page holds a shared demo token (``LIVELOOP_DEMO_TOKEN``; a random one
+is made and printed when it is not set) and trades it at ``POST /caller_token`` for a
+**caller token** the server signs (``liveloop_serve.CallerTokens``): it names a caller the
+server chose and expires in 10 minutes. Offers and hang-ups carry that token, so the
+caller's rate limit and call cap hold whatever headers the client sends, and one tab
+cannot hang up another's call. Trading is rate-limited per client address. Several
+workers must share ``LIVELOOP_TOKEN_SECRET``. For a real deployment, replace this with
+your own login check in :func:`authorize`.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ import hmac
 import os
 import secrets
 import sys
+from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 import liveloop
+from liveloop_serve import SECURITY_HEADERS, CallerTokens, Server, client_address, error
 
 DEMO_TOKEN = os.environ.get("LIVELOOP_DEMO_TOKEN") or secrets.token_urlsafe(12)
 if "LIVELOOP_DEMO_TOKEN" not in os.environ:
@@ -28,16 +36,45 @@ if "LIVELOOP_DEMO_TOKEN" not in os.environ:
         f"demo token (set LIVELOOP_DEMO_TOKEN to choose one): open /#token={DEMO_TOKEN}",
         file=sys.stderr,
     )
+tokens = CallerTokens(os.environ.get("LIVELOOP_TOKEN_SECRET"), ttl=600)
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" else ""
 
 
 def authorize(request: Request) -> str | None:
-    """Admit callers that present the demo token; their identity is their tab's client id."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), DEMO_TOKEN.encode()):
-        return None
-    client = request.headers.get("x-liveloop-client", "")[:64]
-    return f"demo:{client or 'anonymous'}"
+    """Admit callers that present a caller token this server issued; it names them."""
+    return tokens.verify(_bearer(request))
 
+
+def caller_token_routes(server: Server) -> list[Route]:
+    """``POST /caller_token``: the demo token in, a signed caller token out."""
+
+    async def caller_token(request: Request) -> Response:
+        refused = await server.limit(f"token-for:{client_address(request)}")
+        if refused is not None:
+            return refused
+        if not hmac.compare_digest(_bearer(request).encode(), DEMO_TOKEN.encode()):
+            return error(401, "unauthorized", "the demo token is required")
+        body = {"token": tokens.issue(), "expires_in": int(tokens.ttl)}
+        return JSONResponse(body, headers=SECURITY_HEADERS)
+
+    return [Route("/caller_token", caller_token, methods=["POST"])]
+
+
+class CallerTokenRoutes:
+    """Contributes ``/caller_token`` to ``liveloop serve`` (the ``register_routes`` hook)."""
+
+    @liveloop.hookimpl
+    def register_routes(self, register: Any) -> None:
+        register(liveloop.RouteSpec(name="browser-example-tokens", routes=caller_token_routes))
+
+
+ROUTES_PLUGIN = "browser-example-tokens"
+if ROUTES_PLUGIN not in {info.name for info in liveloop.get_plugin_manager().plugins()}:
+    liveloop.register(CallerTokenRoutes(), name=ROUTES_PLUGIN)
 
 app = liveloop.App(
     authorize=authorize,

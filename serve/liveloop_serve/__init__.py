@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .guards import client_address
     from .ratelimit import Rate, RateLimiter
+    from .redis_store import RedisStore
     from .registry import Call, CapacityError, Registry
     from .responses import SECURITY_HEADERS, error
     from .running import EMULATOR_KEY, run_server, serving
     from .server import ServeError, Server, create_app, env_key
-    from .store import CallRecord, MemoryStore, Store
+    from .store import CallRecord, MemoryStore, Store, open_store
+    from .tokens import CallerTokens
 
 # Loaded on first use: the plugin entry point imports this package, and listing the
 # installed plugins must not pay for Starlette, uvicorn or the limits library.
@@ -35,6 +37,9 @@ _EXPORTS = {
     "CallRecord": ".store",
     "MemoryStore": ".store",
     "Store": ".store",
+    "open_store": ".store",
+    "RedisStore": ".redis_store",
+    "CallerTokens": ".tokens",
 }
 
 
@@ -50,10 +55,12 @@ __all__ = [
     "SECURITY_HEADERS",
     "Call",
     "CallRecord",
+    "CallerTokens",
     "CapacityError",
     "MemoryStore",
     "Rate",
     "RateLimiter",
+    "RedisStore",
     "Registry",
     "ServeError",
     "Server",
@@ -62,6 +69,7 @@ __all__ = [
     "create_app",
     "env_key",
     "error",
+    "open_store",
     "run_server",
     "serving",
 ]

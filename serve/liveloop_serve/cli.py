@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .ratelimit import Rate
+from liveloop import loops
+
+if TYPE_CHECKING:
+    from .ratelimit import Rate
 
 __all__ = ["serve_command"]
 
 
 def _rate(value: str, option: str) -> Rate:
+    # Imported here: `liveloop --help` and every other command load this module, and the
+    # rate limiter's library is only for `liveloop serve`.
+    from .ratelimit import Rate
+
     try:
         return Rate.parse(value)
     except ValueError as exc:
@@ -57,6 +64,50 @@ def _rate(value: str, option: str) -> Rate:
     help="Failed authorizations allowed per client address before it gets 429.",
 )
 @click.option(
+    "--store",
+    default=None,
+    metavar="URL",
+    help="Where the workers share their state: redis://HOST:PORT/DB (or rediss://, "
+    "valkey://). Default: this process's memory (one worker).",
+)
+@click.option(
+    "--lease",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    help="Seconds a call outlives its worker's last sign of life; a dead worker's calls are "
+    "hung up by another within lease + 5 s.",
+)
+@click.option(
+    "--drain-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="On SIGTERM, seconds active calls may run on (new calls get 503) before they end.",
+)
+@click.option(
+    "--max-connections",
+    default=None,
+    type=click.IntRange(min=16),
+    help="Open client connections at most; beyond it the oldest connection still waiting "
+    "for its request is closed (default: 1000, or fewer under a low open-files limit).",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="Seconds a connection has to send a request's headers; request bodies get as long.",
+)
+@click.option(
+    "--connect-timeout",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Seconds a browser has to confirm its call connected (POST …/connected) before "
+    "the call is hung up and its slot freed; 0 never hangs up.",
+)
+@click.option(
     "--emulator",
     is_flag=True,
     help="Start the bundled emulator in this process and use it as the provider.",
@@ -75,6 +126,12 @@ def _rate(value: str, option: str) -> Rate:
     "OPENAI_BASE_URL, else its public endpoint). The key is read from the provider's "
     "environment variable (OPENAI_API_KEY).",
 )
+@click.option(
+    "--public-url",
+    default=None,
+    help="The server's URL as callers reach it, e.g. https://voice.example.com (phone "
+    "webhooks sign and hand out URLs on it; default: each request's own URL).",
+)
 def serve_command(
     target: str,
     host: str,
@@ -84,9 +141,16 @@ def serve_command(
     max_per_caller: int,
     rate: str,
     auth_failures: str,
+    store: str | None,
+    lease: float,
+    drain_timeout: float,
+    max_connections: int | None,
+    header_timeout: float,
+    connect_timeout: float,
     emulator: bool,
     static_dir: Path | None,
     base_url: str | None,
+    public_url: str | None,
 ) -> None:
     """Serve MODULE:APP's handlers with the routes the installed plugins contribute
     (browser calls over WebRTC with liveloop-openai-webrtc)."""
@@ -94,7 +158,7 @@ def serve_command(
 
     starts, failures = _rate(rate, "--rate"), _rate(auth_failures, "--auth-failures")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
+        loops.run(
             run_server(
                 target,
                 host=host,
@@ -107,5 +171,13 @@ def serve_command(
                 rate=starts,
                 auth_failures=failures,
                 provider_base_url=base_url,
+                store=store,
+                lease=lease,
+                drain_timeout=drain_timeout,
+                max_connections=max_connections,
+                header_timeout=header_timeout,
+                body_timeout=header_timeout,
+                connect_timeout=connect_timeout,
+                public_url=public_url,
             )
         )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING
 
 from liveloop import hookimpl
+
+if TYPE_CHECKING:  # registering the plugin must not import click (a session never needs it)
+    import click
 
 
 @hookimpl

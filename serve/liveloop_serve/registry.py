@@ -59,6 +59,8 @@ class Call:
     task: asyncio.Task[None] | None = None
     hung_up: bool = False
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the caller confirmed its media connected (see :meth:`Registry.confirm`)."""
 
     @property
     def id(self) -> str:
@@ -97,6 +99,8 @@ class Registry:
         self._replies: dict[str, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()  # set while this worker has no call
+        self._idle.set()
 
     @property
     def active(self) -> int:
@@ -156,13 +160,19 @@ class Registry:
         if answer != "ok":
             raise CapacityError("caller" if answer == "caller_full" else "server")
         self._pending[slot] = owner
+        self._idle.clear()
         return slot
 
     async def abandon(self, slot: str) -> None:
         """Give back a slot whose call was not set up."""
         owner = self._pending.pop(slot, None)
         if owner is not None:
+            self._check_idle()
             await self.store.release(slot, owner)
+
+    def _check_idle(self) -> None:
+        if not self.active:
+            self._idle.set()
 
     # -- calls --------------------------------------------------------------------------------
 
@@ -174,9 +184,13 @@ class Registry:
         kind: str,
         provider_call_id: str,
         overrides: dict[str, Any],
+        connect_within: float | None = None,
     ) -> Call:
         """Run ``handler`` for the call set up under ``slot`` (``overrides`` are the session
-        options that attach it: transport, call id, key, ...). The registry owns the task."""
+        options that attach it: transport, call id, key, ...). The registry owns the task.
+
+        With ``connect_within``, the call is hung up (and its slot freed) unless the caller
+        confirms within that many seconds that its media connected (:meth:`confirm`)."""
         owner = self._pending[slot]
         record = CallRecord(slot, handler.name, owner, kind, provider_call_id, self.worker)
         call = Call(record)
@@ -184,6 +198,8 @@ class Registry:
         del self._pending[slot]
         await self.store.put_call(record)
         call.task = self._spawn(self._run(call, handler, overrides), f"serve-{slot[:8]}")
+        if connect_within:
+            self._spawn(self._connect_deadline(call, connect_within), f"serve-dl-{slot[:8]}")
         _log.info("call started", handler=handler.name, call_id=provider_call_id)
         return call
 
@@ -205,6 +221,7 @@ class Registry:
                 _log.warning("call ended by an error", error=f"{type(exc).__name__}: {exc}")
             finally:
                 self.calls.pop(call.id, None)
+                self._check_idle()
                 try:
                     await self._hang_up(call)
                     with contextlib.suppress(Exception):
@@ -231,15 +248,55 @@ class Registry:
             _log.warning("the hangup did not reach the provider in time")
 
     async def _end(self, call: Call, reason: str | None = None) -> None:
-        await self._hang_up(call)
+        # With a reason, the handler hears it first (its session closes with it), then
+        # the call is hung up as the handler's task ends; without, the hang-up comes first.
+        if reason is None or call.session is None:
+            await self._hang_up(call)
         if call.session is not None:
-            await call.session.close()
+            await call.session.close(*(() if reason is None else (reason,)))
         try:
-            async with asyncio.timeout(END_TIMEOUT):
+            async with asyncio.timeout(END_TIMEOUT + (0 if reason is None else HANGUP_TIMEOUT)):
                 await call.ended.wait()
         except TimeoutError:
             if call.task is not None:
                 call.task.cancel()
+
+    async def _connect_deadline(self, call: Call, within: float) -> None:
+        try:
+            async with asyncio.timeout(within):
+                await call.connected.wait()
+        except TimeoutError:
+            if not call.ended.is_set():
+                _log.info("the caller never connected; hanging up", call_id=call.call_id)
+                await self._end(call)
+
+    async def confirm(self, call_id: str, owner: str, name: str) -> bool:
+        """The caller ``owner`` says the media of its call ``call_id`` (handler ``name``)
+        connected; ``False`` when there is no such call of theirs (as for :meth:`end`)."""
+        local = self.calls.get(call_id)
+        if local is not None:
+            if local.record.owner != owner or local.record.name != name:
+                return False
+            local.connected.set()
+            return True
+        record = await self.store.get_call(call_id)
+        if record is None or record.owner != owner or record.name != name:
+            return False
+        await self.store.send(record.worker, {"op": "connected", "call": call_id})
+        return True
+
+    async def drain(self, timeout: float, reason: str) -> None:
+        """Let this worker's calls run for up to ``timeout`` seconds, then end the rest,
+        their sessions closing with ``reason``."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            pass
+        calls = list(self.calls.values())
+        if calls:
+            _log.warning("ending the calls still running", calls=len(calls), reason=reason)
+            await asyncio.gather(*(self._end(call, reason) for call in calls))
 
     async def end(self, call_id: str, owner: str, name: str) -> bool:
         """Hang up call ``call_id`` of ``owner`` under handler ``name``, wherever it runs.
@@ -320,6 +377,8 @@ class Registry:
         op, call_id = message.get("op"), str(message.get("call", ""))
         if op == "hangup":
             self._spawn(self._routed_hangup(call_id, str(message.get("reply_to", ""))), "serve-hup")
+        elif op == "connected" and call_id in self.calls:
+            self.calls[call_id].connected.set()
         elif op == "ended":
             reply = self._replies.get(call_id)
             if reply is not None and not reply.done():

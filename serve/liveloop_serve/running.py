@@ -15,15 +15,21 @@ import uvicorn
 from starlette.applications import Starlette
 
 from liveloop import get_logger
+from liveloop.loops import choice
 
-from .server import ServeError, Server, create_app
+from .connections import ConnectionGuard, default_max_connections, protocol_for
+from .server import DEFAULT_DRAIN_TIMEOUT, DRAIN_REASON, ServeError, Server, create_app
 
 __all__ = ["EMULATOR_KEY", "default_static_dir", "run_server", "serving"]
 
 _log = get_logger("liveloop.serve")
 
+DEFAULT_HEADER_TIMEOUT = 10.0
+"""Seconds a connection has to send a request's headers (see ``connections``)."""
 EMULATOR_KEY = "sk-liveloop-serve-emulator"
 """The key ``--emulator`` gives the bundled emulator (a local stand-in, not a secret)."""
+WS_MAX_BYTES = 64 * 1024
+"""Largest WebSocket message a route accepts (a carrier's 20 ms media message is ~400 B)."""
 
 
 class _QuietServer(uvicorn.Server):
@@ -49,7 +55,9 @@ async def serving(
         lifespan="on",
         log_level="warning",
         log_config=None,  # the host process owns logging (liveloop.configure_logging)
-        ws="none",
+        ws="auto",  # route plugins may serve WebSockets (carrier media streams)
+        ws_max_size=WS_MAX_BYTES,
+        ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config) if signals else _QuietServer(config)
     task = asyncio.create_task(server.serve())
@@ -70,6 +78,47 @@ async def serving(
             task.cancel()
 
 
+class _DrainingServer(uvicorn.Server):
+    """uvicorn that drains on SIGTERM or Ctrl-C instead of stopping at once.
+
+    The first signal starts :meth:`Server.drain` (the listening socket stays open, so new
+    offers get ``503``); once the calls are over, uvicorn shuts down and the process exits
+    with 0. A second signal ends the remaining calls now.
+    """
+
+    def __init__(self, config: uvicorn.Config, server: Server, drain_timeout: float) -> None:
+        super().__init__(config)
+        self._server = server
+        self._drain_timeout = drain_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[Any] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        # A signal handler: the loop is this thread's, but not running a coroutine now.
+        if self._loop is None or not self.started:
+            super().handle_exit(sig, frame)
+        elif self._drain is None:
+            self._loop.call_soon_threadsafe(self._start_drain)
+        else:
+            self._loop.call_soon_threadsafe(self._drain.cancel)
+
+    def _start_drain(self) -> None:
+        self._drain = asyncio.ensure_future(self._drain_then_exit())
+
+    async def _drain_then_exit(self) -> None:
+        try:
+            await self._server.drain(self._drain_timeout)
+        except asyncio.CancelledError:
+            _log.warning("second signal: ending the calls now")
+            await self._server.registry.drain(0, DRAIN_REASON)
+        finally:
+            self.should_exit = True
+
+
 def default_static_dir(target: str) -> Path | None:
     """The directory of ``target``'s module when it holds an ``index.html``."""
     module = sys.modules.get(target.partition(":")[0])
@@ -87,10 +136,14 @@ async def run_server(
     port: int = 8000,
     emulator: bool = False,
     static_dir: str | Path | None = None,
+    drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
+    max_connections: int | None = None,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     **settings: Any,
 ) -> None:
     """What ``liveloop serve`` runs: load ``module:app``, optionally start the bundled
-    emulator as the provider, serve until interrupted (then hang up every call).
+    emulator as the provider, serve until SIGTERM or Ctrl-C, then drain: new calls get
+    ``503``, active calls run for up to ``drain_timeout`` seconds, then end.
     ``settings`` are :class:`~liveloop_serve.Server`'s options."""
     from liveloop.console import load_app
 
@@ -111,8 +164,29 @@ async def run_server(
             **settings,
         )
         server: Server = asgi.state.liveloop
+        try:  # a store that does not answer is one line, not uvicorn's startup traceback
+            await asyncio.wait_for(server.store.ping(), 5.0)
+        except Exception as exc:
+            await server.store.aclose()
+            raise ServeError(f"the store does not answer: {type(exc).__name__}: {exc}") from None
+        guard = ConnectionGuard(
+            max_connections=max_connections or default_max_connections(),
+            header_timeout=header_timeout,
+        )
+        # The command runs on liveloop's loop choice (uvloop unless LIVELOOP_LOOP=asyncio,
+        # see liveloop.loops); uvicorn is told the same.
         config = uvicorn.Config(
-            asgi, host=host, port=port, lifespan="on", log_config=None, ws="none"
+            asgi,
+            loop=choice(),
+            host=host,
+            port=port,
+            http=protocol_for(guard),
+            timeout_keep_alive=5,
+            lifespan="on",
+            log_config=None,
+            ws="auto",
+            ws_max_size=WS_MAX_BYTES,
+            ws_per_message_deflate=False,
         )
         _log.warning(
             "liveloop serve listening",
@@ -122,4 +196,4 @@ async def run_server(
             static=str(server.static_dir) if server.static_dir else None,
             insecure_dev=server.insecure_dev,
         )
-        await uvicorn.Server(config).serve()
+        await _DrainingServer(config, server, drain_timeout).serve()

@@ -34,16 +34,18 @@ from .guards import Guards, read_body
 from .ratelimit import Rate, RateLimiter
 from .registry import CapacityError, Registry
 from .responses import PAGE_HEADERS, SECURITY_HEADERS, error
-from .store import MemoryStore, Store
+from .store import Store, open_store
 
 __all__ = [
     "DEFAULT_AUTH_FAILURES",
+    "DEFAULT_DRAIN_TIMEOUT",
     "DEFAULT_LEASE",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_PER_CALLER",
     "DEFAULT_MAX_SESSIONS",
     "DEFAULT_RATE",
     "DEFAULT_SECRET_TTL",
+    "DRAIN_REASON",
     "ServeError",
     "Server",
     "create_app",
@@ -61,12 +63,20 @@ DEFAULT_AUTH_FAILURES = Rate(20, 60.0)
 """Failed authorizations per client address before it gets ``429``: 20 a minute."""
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 """Largest request body a route reads (a browser's SDP offer is 3-8 KB)."""
+DEFAULT_BODY_TIMEOUT = 10.0
+"""Seconds a request body has to arrive in full; slower gets ``408``."""
 DEFAULT_SECRET_TTL = 60
 """Lifetime of the client secrets a route mints, in seconds."""
+DEFAULT_CONNECT_TIMEOUT = 15.0
+"""Seconds a caller has to confirm its media connected before its call is hung up."""
 DEFAULT_LEASE = 10.0
 """Seconds a call's slot outlives its worker's last renewal (renewed every third of it)."""
 PROVIDER_TIMEOUT = 10.0
 CAP_RETRY_AFTER = 5
+DRAIN_REASON = "the server is draining"
+"""What a handler's ``SessionClosed`` says when a draining server ends its call."""
+DEFAULT_DRAIN_TIMEOUT = 30.0
+"""Seconds active calls may run on after SIGTERM before they are ended."""
 READY_TIMEOUT = 1.0
 
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}\.(html|js|mjs|css|svg|png|ico|wav)$")
@@ -79,8 +89,14 @@ class ServeError(LiveloopError):
 class Server:
     """The state and the checks of one ``liveloop serve`` worker (see :func:`create_app`).
 
+    ``connect_timeout``: a route that asks for it (``Registry.start(connect_within=...)``)
+    hangs up a call whose caller has not confirmed its media connected in that many
+    seconds (``None`` or ``0``: never).
     ``provider_base_url`` and ``api_key`` are what the routes use to reach the provider; a
     route plugin falls back to its provider's environment variables when they are ``None``.
+    ``public_url`` is the server's URL as the outside world reaches it (behind a proxy:
+    ``https://voice.example.com``); routes that sign or hand out URLs (phone webhooks) use
+    it instead of the request's ``Host``.
     """
 
     def __init__(
@@ -95,11 +111,14 @@ class Server:
         rate: Rate | str = DEFAULT_RATE,
         auth_failures: Rate | str = DEFAULT_AUTH_FAILURES,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         secret_ttl: int = DEFAULT_SECRET_TTL,
         static_dir: str | Path | None = None,
         http_client: httpx.AsyncClient | None = None,
-        store: Store | None = None,
+        store: Store | str | None = None,
         lease: float = DEFAULT_LEASE,
+        connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+        public_url: str | None = None,
     ) -> None:
         if app.authorize is None and not insecure_dev:
             raise ServeError(
@@ -113,14 +132,22 @@ class Server:
             raise ServeError("secret_ttl must be between 10 and 7200 seconds")
         if lease < 1:
             raise ServeError("the call lease must be at least 1 second")
+        if public_url is not None and not re.match(r"^https?://[^/?#\s]+$", public_url.rstrip("/")):
+            raise ServeError(f"--public-url must be http(s)://host[:port], not {public_url!r}")
         self.app = app
         self.insecure_dev = insecure_dev
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.provider_base_url = provider_base_url.rstrip("/") if provider_base_url else None
         self.api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+        self.connect_timeout = connect_timeout or None
         self.secret_ttl = secret_ttl
         self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
-        self.store = store if store is not None else MemoryStore()
+        try:
+            self.store = store if isinstance(store, Store) else open_store(store)
+        except ValueError as exc:
+            raise ServeError(str(exc)) from None
         self.instance = secrets.token_hex(4)
         self.guards = Guards(
             None if insecure_dev and app.authorize is None else app.authorize,
@@ -161,8 +188,15 @@ class Server:
     async def read_body(
         self, request: Request, *kinds: str, what: str = "the body"
     ) -> bytes | Response:
-        """The body, checked for type and size (``max_body_bytes``), or the refusal."""
-        return await read_body(request, kinds=kinds, max_bytes=self.max_body_bytes, what=what)
+        """The body, checked for type, size and time (``max_body_bytes``,
+        ``body_timeout``), or the refusal."""
+        return await read_body(
+            request,
+            kinds=kinds,
+            max_bytes=self.max_body_bytes,
+            timeout=self.body_timeout,
+            what=what,
+        )
 
     async def reserve(self, identity: str) -> str | Response:
         """A slot for a call of ``identity`` (see :meth:`Registry.reserve`), or the ``503``
@@ -200,9 +234,22 @@ class Server:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect the store and start the registry's background jobs."""
+        """Connect the store and start the registry's background jobs; raises
+        :class:`ServeError` when the store does not answer."""
         await self.store.start()
+        try:
+            await asyncio.wait_for(self.store.ping(), READY_TIMEOUT * 5)
+        except Exception as exc:
+            raise ServeError(f"the store does not answer: {type(exc).__name__}: {exc}") from None
         await self.registry.start_background()
+
+    async def drain(self, timeout: float) -> None:
+        """Stop taking calls (offers get ``503``, ``/readyz`` says not ready), let the
+        active calls run for up to ``timeout`` seconds, then end the rest: their handlers'
+        sessions close with ``SessionClosed("the server is draining")``."""
+        self.draining = True
+        _log.warning("draining", active=self.active, timeout=timeout)
+        await self.registry.drain(timeout, DRAIN_REASON)
 
     async def aclose(self) -> None:
         """Hang up every call of this worker (bounded), then release the store and client."""

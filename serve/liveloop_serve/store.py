@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from limits.aio.storage import MemoryStorage, Storage
 
-__all__ = ["CallRecord", "MemoryStore", "Reservation", "Store"]
+__all__ = ["CallRecord", "MemoryStore", "Reservation", "Store", "open_store"]
 
 Reservation = Literal["ok", "full", "caller_full"]
 """The answer to :meth:`Store.reserve`: a slot, the server is full, the caller is at its cap."""
@@ -188,3 +188,16 @@ class MemoryStore(Store):
         inbox = self._inbox(worker)
         while True:
             yield await inbox.get()
+
+
+def open_store(url: str | None) -> Store:
+    """The store at ``url``: ``None`` or ``memory://`` for this process alone,
+    ``redis://HOST:PORT/DB`` (``rediss://`` for TLS, ``valkey://``) for many workers."""
+    if url is None or url == "memory://":
+        return MemoryStore()
+    scheme = url.partition("://")[0]
+    if scheme in ("redis", "rediss", "valkey", "valkeys"):
+        from .redis_store import RedisStore
+
+        return RedisStore(url.replace("valkey", "redis", 1) if scheme.startswith("valkey") else url)
+    raise ValueError(f"unknown store {scheme}:// (expected redis://HOST:PORT/DB or memory://)")

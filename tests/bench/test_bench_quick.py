@@ -35,16 +35,28 @@ def run_bench(name: str, *extra: str) -> dict[str, Any]:
 def test_event_cost() -> None:
     doc = run_bench("event_cost", "--profile")
     assert doc["traffic"]["events_per_response"] > 0
-    for name in ("floor", "liveloop", "sdk"):
+    assert doc["loop"] == "asyncio"
+    assert doc["environment"]["packages"]["liveloop"]
+    assert "load_avg_start" in doc and "load_avg_end" in doc
+    for name in ("limit", "floor", "liveloop", "sdk"):
         result = doc["results"][name]
         assert {"median", "p5", "p95", "spread", "n"} <= result["cpu_us_per_event"].keys()
         assert "ratio_vs_floor" in result
     assert doc["profile"]["top_by_own_time"]
 
 
+def test_event_cost_on_uvloop() -> None:
+    pytest.importorskip("uvloop")
+    doc = run_bench("event_cost", "--loop", "uvloop", "--contender", "limit")
+    assert doc["loop"] == "uvloop"
+    assert {"floor", "limit"} <= doc["results"].keys()
+
+
 def test_latency() -> None:
     doc = run_bench("latency")
-    for metric in ("turn", "say"):
+    # The turn's clock starts at the emulator (server-side stamps), for every contender.
+    assert not doc["clock"]["turns_without_server_stamps"]
+    for metric in ("turn", "say", "turn_from_speech_stopped", "turn_from_last_send"):
         for name in ("floor", "liveloop", "sdk"):
             result = doc["results"][metric][name]
             assert {"ms", "added_p50_ms", "added_p95_ms"} <= result.keys()
@@ -89,12 +101,18 @@ def test_concurrency() -> None:
     _check_concurrency(run_bench("concurrency"), ("floor", "liveloop"))
 
 
+def test_concurrency_on_the_light_reference_server() -> None:
+    doc = run_bench("concurrency", "--server", "light")
+    assert doc["server"] == "light"
+    _check_concurrency(doc, ("floor", "liveloop"))
+
+
 def test_webrtc_concurrency() -> None:
     doc = run_bench("webrtc_concurrency")
     if doc.get("skipped"):
         assert isinstance(doc["skipped"], str)
         pytest.skip(doc["skipped"])
-    _check_concurrency(doc, ("liveloop",))
+    _check_concurrency(doc, ("aiortc", "liveloop"))
 
 
 def test_emulator_capacity() -> None:
@@ -103,3 +121,9 @@ def test_emulator_capacity() -> None:
     assert {"emulator_cpu_share_per_session", "sessions_one_emulator_core_serves"} <= doc[
         "realtime"
     ].keys()
+
+
+def test_json_decode() -> None:
+    doc = run_bench("json_decode")
+    assert doc["events"] > 0
+    assert {"json", "orjson", "msgspec", "msgspec typed"} <= doc["results"].keys()

@@ -89,6 +89,7 @@ ACTION_SAMPLES: dict[str, dict[str, Any]] = {
     "clear_output_audio": {},
     "truncate_item": {"item_id": "item_2", "audio_end_ms": 640},
     "send_tool_output": {"call_id": "call_1", "output": "{}"},
+    "restore_tool_call": {"call_id": "call_1", "name": "now", "arguments": "{}", "output": "{}"},
 }
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.util
+import os
 import shutil
 import time
 import wave
 from pathlib import Path
 
 import pytest
-from starlette.requests import Request
 
 import liveloop
 from liveloop_emulator import Emulator, tones
@@ -92,8 +93,15 @@ def _speech_wav(path: Path) -> Path:
     return path
 
 
-def authorize(request: Request) -> str | None:
-    return "tester" if request.headers.get("authorization") == "Bearer page-token" else None
+def load_example() -> object:
+    """``examples/browser/app.py`` (its demo token is the page's), which contributes
+    ``/caller_token`` and verifies the caller tokens it issues."""
+    os.environ["LIVELOOP_DEMO_TOKEN"] = "page-token"
+    spec = importlib.util.spec_from_file_location("browser_example_app", EXAMPLE / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 async def test_browser_example_talks_to_the_handler(tmp_path: Path) -> None:
@@ -101,7 +109,8 @@ async def test_browser_example_talks_to_the_handler(tmp_path: Path) -> None:
 
     turns: list[liveloop.SessionTurn] = []
     said = asyncio.Event()
-    app = liveloop.App(authorize=authorize, auto_respond=False)
+    example = load_example()
+    app = liveloop.App(authorize=example.authorize, auto_respond=False)  # type: ignore[attr-defined]
 
     @app.session("echo")
     async def echo(session: liveloop.Session) -> None:
@@ -174,3 +183,4 @@ async def test_browser_example_talks_to_the_handler(tmp_path: Path) -> None:
                 assert server.active == 0
             finally:
                 await browser.close()
+                liveloop.unregister(example.ROUTES_PLUGIN)  # type: ignore[attr-defined]

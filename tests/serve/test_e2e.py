@@ -81,6 +81,11 @@ async def test_browser_turn_reaches_the_handler_and_say_is_heard(browser: Browse
             assert response.status_code == 201, response.text
             await browser.accept(response.text)
             await _until(lambda: browser.channel.readyState == "open", 10, "the data channel")
+            connected = await client.post(  # as the page does, once its peer is up
+                response.headers["location"] + "/connected",
+                headers={"Authorization": "Bearer alice-token"},
+            )
+            assert connected.status_code == 204
 
             browser.speak("book a table for two")
             await _until(lambda: turns, 15, "the spoken turn")

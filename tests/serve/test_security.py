@@ -428,3 +428,24 @@ async def test_key_appears_in_no_response_and_no_log_line(
     assert KEY not in output
     ours = [r for r in caplog.records if r.name.startswith("liveloop")]
     assert ours and all(KEY not in str(r.msg) for r in ours)
+
+
+async def test_an_offer_whose_peer_never_connects_frees_its_slot(
+    emulator_serve: Callable[..., Any],
+) -> None:
+    deadline = 2.0  # liveloop serve's default is 15 s
+    client, server, emu = await emulator_serve(max_sessions=2, connect_timeout=deadline)
+    headers = {**SDP, **as_("alice")}
+    silent = await client.post("/sessions/echo/offer", content=await real_offer(), headers=headers)
+    kept = await client.post("/sessions/echo/offer", content=await real_offer(), headers=headers)
+    assert (silent.status_code, kept.status_code) == (201, 201)
+    confirm = kept.headers["location"] + "/connected"
+    assert (await client.post(confirm, headers=as_("bob"))).status_code == 404  # not bob's
+    assert (await client.post(confirm, headers=as_("alice"))).status_code == 204
+    silent_call = server.calls[silent.headers["location"].rsplit("/", 1)[1]]
+    kept_call = server.calls[kept.headers["location"].rsplit("/", 1)[1]]
+    started = time.perf_counter()
+    await asyncio.wait_for(silent_call.ended.wait(), deadline + 5)
+    assert time.perf_counter() - started <= deadline + 5
+    assert emu.calls[silent_call.call_id].closed.is_set()  # hung up at the provider
+    assert server.active == 1 and not kept_call.ended.is_set()  # the confirmed call runs on

@@ -117,12 +117,17 @@ class Playback:
             sub.unsubscribe()
 
     def played(self, ms: int, item_id: str | None) -> None:
-        """The app heard ``ms`` of an item (default: the current one)."""
+        """The app heard ``ms`` of an item (default: the current one); from the first
+        report on, playback follows the reports."""
         self._app_reports = True
         state = self._items.get(item_id) if item_id else self._current
         if state is not None:
+            before = state.reported_ms or 0
             state.reported_ms = max(0, int(ms))
+            self._ctx.metrics.audio_played_ms += max(0, state.reported_ms - before)
             self._update_played(state)
+            if not self._still_playing(state):
+                self._finish_played(state.response_id, False)
 
     def played_ms(self, item_id: str) -> int | None:
         """How much of an item counts as heard (``None``: unknown item)."""
@@ -130,10 +135,13 @@ class Playback:
         return None if state is None else self._played_ms(state)
 
     def interrupt(self) -> None:
-        """The app cuts the assistant off: stop the current item's playback."""
-        state = self._current
-        if state is not None and not state.interrupted:
-            self._stop(state)
+        """The app cuts the assistant off: stop the current item's playback (with
+        reported playback: every item still playing)."""
+        if self._app_reports:
+            for playing in self._playing_items():
+                self._stop(playing)
+        elif self._current is not None and not self._current.interrupted:
+            self._stop(self._current)
         if self._ctx.features.interruption == "server_truncates":
             self._link.send(ClearOutputAudio())
 
@@ -151,10 +159,13 @@ class Playback:
         return state is not None and state.interrupted
 
     def finish_when_played(self, response_id: str, speech: Speech) -> bool:
-        if not self._plays_on(response_id):
+        state = self._items.get(speech.item_id or "")
+        heard_later = self._app_reports and state is not None and self._still_playing(state)
+        if not heard_later and not self._plays_on(response_id):
             return False
-        # The provider still plays what it generated: the speech is complete when its
-        # playback stops (bounded, should that never be reported).
+        # The app reports playback and has not heard it all yet, or the provider still
+        # plays what it generated: the speech is complete when its playback ends (bounded,
+        # should that never be reported).
         timer = asyncio.get_running_loop().call_later(
             _PLAYBACK_GRACE_S, self._finish_played, response_id, False
         )
@@ -242,6 +253,15 @@ class Playback:
         if self._ctx.features.media == "direct":
             self._interrupt_elsewhere(event)
             return
+        if self._app_reports:
+            # Every item still playing: the one heard truncated to what was heard, the
+            # ones queued behind it to nothing, even if the provider finished generating.
+            playing = self._playing_items()
+            if playing and event.item_id is not None:
+                self._interrupting.add(event.item_id)
+            for item in playing:
+                self._stop(item)
+            return
         state = self._current
         if state is None or state.interrupted:
             return
@@ -280,10 +300,26 @@ class Playback:
         received_ms = int(state.received / rate)
         if state.reported_ms is not None:
             return min(state.reported_ms, received_ms)
+        if self._app_reports:
+            return 0  # the application reports playback, and never reported this item
         return min(int(state.delivered / rate), received_ms)
+
+    def _still_playing(self, state: ItemAudio) -> bool:
+        # With reported playback: generating, or not yet heard to its end.
+        if state.interrupted:
+            return False
+        if state.response_id == self.responses.active:
+            return True
+        received_ms = int(state.received / self._ctx.config.output_audio.bytes_per_ms)
+        return self._played_ms(state) < received_ms
+
+    def _playing_items(self) -> list[ItemAudio]:
+        return [state for state in self._items.values() if self._still_playing(state)]
 
     def _update_played(self, state: ItemAudio) -> None:
         speech = self.responses.speech_of(state.response_id)
+        if speech is None and state.response_id in self._until_played:
+            speech = self._until_played[state.response_id][0]
         if speech is not None:
             speech.played_ms = self._played_ms(state)
 
@@ -316,6 +352,7 @@ class Playback:
             speech.status = "interrupted"
         else:
             # The response already ended (audio was still playing): finish its speech now.
+            self._update_played(state)
             self._finish_played(state.response_id, True)
             for speech in self.responses.speeches():
                 if speech.item_id == state.item_id:

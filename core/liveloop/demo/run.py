@@ -47,13 +47,38 @@ async def _replies(follower: Follower, count: int) -> None:
 
 
 async def run_demo(
-    *, transport: str = "websocket", live: bool = False, as_json: bool = False
+    *,
+    transport: str = "websocket",
+    live: bool = False,
+    as_json: bool = False,
+    phone: str | None = None,
 ) -> DemoResult:
-    """Run the concierge demo and print it; raises :class:`DemoError` with the cause."""
+    """Run the concierge demo and print it; raises :class:`DemoError` with the cause.
+
+    ``phone`` (``"twilio"``) runs it as a phone call through that path instead.
+    """
     try:
+        if phone is not None:
+            return await asyncio.wait_for(_run_phone(phone, live, as_json), DEMO_TIMEOUT)
         return await asyncio.wait_for(_run(transport, live, as_json), DEMO_TIMEOUT)
     except TimeoutError:
         raise DemoError(f"the demo did not finish within {DEMO_TIMEOUT:.0f} s") from None
+
+
+async def _run_phone(phone: str, live: bool, as_json: bool) -> DemoResult:
+    if live:
+        raise DemoError("--phone runs offline against the simulators; drop --live")
+    if phone != "twilio":
+        raise DemoError(f"no phone path {phone!r} to demonstrate (available: twilio)")
+    from .phone import run_phone_demo
+
+    try:
+        entries, bookings = await run_phone_demo(
+            key=DEMO_KEY, speed=EMULATOR_SPEED, as_json=as_json, timeout=REPLY_TIMEOUT
+        )
+    except LiveloopError as exc:
+        raise DemoError(str(exc)) from None
+    return DemoResult(entries=entries, bookings=bookings)
 
 
 async def _run(transport: str, live: bool, as_json: bool) -> DemoResult:

@@ -316,9 +316,26 @@ class TwilioCaller:
             raise AssertionError(f"timed out waiting to hear {want!r}; heard {heard!r}") from None
         return heard
 
-    async def wait_for(self, event: str, timeout: float = 10.0) -> dict[str, Any]:
-        """Wait for the next server message of kind ``event`` (``media``/``mark``/``clear``)."""
-        seen = len(self.received)
+    async def wait_played(self, ms: float, timeout: float = 15.0) -> float:
+        """Wait until ``ms`` of the server's audio have played to the caller; returns how
+        much had played (on the caller's clock)."""
+
+        async def wait() -> float:
+            while self.played_ms < ms:
+                if self.closed.is_set():
+                    raise AssertionError(f"the call ended after {self.played_ms} ms played")
+                self._changed.clear()
+                await self._changed.wait()
+            return self.played_ms
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def wait_for(
+        self, event: str, timeout: float = 10.0, *, after: int | None = None
+    ) -> dict[str, Any]:
+        """Wait for a server message of kind ``event`` (``media``/``mark``/``clear``): the
+        next one, or the first after ``received[after]`` when ``after`` is given."""
+        seen = len(self.received) if after is None else after
 
         async def wait() -> dict[str, Any]:
             nonlocal seen

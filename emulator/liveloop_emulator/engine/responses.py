@@ -76,14 +76,17 @@ class Response:
     usage: Usage | None = None
     output_text_tokens: int = 0
     output_audio_tokens: int = 0
-    wake: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    waiter: asyncio.Future[None] | None = field(default=None, repr=False)
+    """What the response's task is waiting on between two pieces (resolved by a cancel)."""
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def cancel(self, reason: str) -> None:
         if self.cancel_reason is None:
             self.cancel_reason = reason
-        self.wake.set()
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     @property
     def cancelled(self) -> bool:

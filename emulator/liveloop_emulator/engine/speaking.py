@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import copy
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -222,12 +221,27 @@ class Speaker:
 
 
 async def pause(response: Response, seconds: float) -> bool:
-    """Wait up to ``seconds``; True if the response was cancelled meanwhile."""
+    """Wait up to ``seconds``; True if the response was cancelled meanwhile.
+
+    One future and one timer per wait (a cancellation resolves the future early): this runs
+    for every chunk of every reply, so no task is created for it."""
     if response.cancelled:
         return True
     if seconds > 0:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(response.wake.wait(), seconds)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _resolve, waiter)
+        response.waiter = waiter
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            response.waiter = None
     else:
         await asyncio.sleep(0)
     return response.cancelled
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

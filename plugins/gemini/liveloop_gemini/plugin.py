@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveloop import Features, ProviderSpec, hookimpl
+from liveloop.lazy import lazy_codec
 from liveloop.provider_errors import ProviderErrors
-
-from .codec import GeminiCodec
 
 __all__ = ["ERRORS", "FEATURES", "register_providers"]
 
@@ -57,7 +56,7 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
     register(
         ProviderSpec(
             name="gemini",
-            codec=GeminiCodec,
+            codec=lazy_codec("liveloop_gemini.codec:GeminiCodec"),
             features=FEATURES,
             description="Gemini Live API (BidiGenerateContent; native-audio models)",
             api_key_env="GEMINI_API_KEY",

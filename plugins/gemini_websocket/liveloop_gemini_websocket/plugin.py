@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveloop import Features, TransportSpec, hookimpl
-
-from .connection import GeminiConnector
+from liveloop.lazy import LazyConnector
 
 FEATURES = Features(
     audio_in=True,
@@ -30,7 +29,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
         TransportSpec(
             provider="gemini",
             transport="websocket",
-            connector=GeminiConnector(),
+            connector=LazyConnector("liveloop_gemini_websocket.connection:GeminiConnector"),
             features=FEATURES,
             description="Gemini Live over WebSocket; audio flows through this process",
         )

@@ -8,8 +8,28 @@ verbatim speech. The plugin registers itself through the ``liveloop`` entry poin
 
 from __future__ import annotations
 
-from .codec import OpenAICodec
-from .say import SAY_INSTRUCTIONS, say_instructions
-from .session_config import session_update_payload
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .codec import OpenAICodec
+    from .say import SAY_INSTRUCTIONS, say_instructions
+    from .session_config import session_update_payload
 
 __all__ = ["SAY_INSTRUCTIONS", "OpenAICodec", "say_instructions", "session_update_payload"]
+
+# Loaded on first use: registering the plugin (which imports this package) builds no models.
+_EXPORTS = {
+    "OpenAICodec": "codec",
+    "SAY_INSTRUCTIONS": "say",
+    "say_instructions": "say",
+    "session_update_payload": "session_config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value

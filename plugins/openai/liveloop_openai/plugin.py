@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveloop import Features, ProviderSpec, hookimpl
+from liveloop.lazy import lazy_codec
 
-from .codec import OpenAICodec
 from .errors import ERRORS
 
 __all__ = ["FEATURES", "register_providers"]
@@ -33,7 +33,7 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
     register(
         ProviderSpec(
             name="openai",
-            codec=OpenAICodec,
+            codec=lazy_codec("liveloop_openai.codec:OpenAICodec"),
             features=FEATURES,
             description="OpenAI Realtime API (GA events; speech-to-speech models)",
             api_key_env="OPENAI_API_KEY",

@@ -9,7 +9,9 @@ sideband WebSocket attached to the call (``openai/webrtc_sideband``): ``input()`
 browser user's turns, ``say()`` speaks into the browser's audio, tools run on the server.
 The browser never sees the key.
 
-Also ``POST /sessions/{name}/calls/{id}/hangup`` (only by the caller that opened the call)
+Also ``POST /sessions/{name}/calls/{id}/connected`` (the caller's peer connection is up;
+unconfirmed calls are hung up after ``connect_timeout``),
+``POST /sessions/{name}/calls/{id}/hangup`` (only by the caller that opened the call)
 and ``POST /client_secrets/{name}`` (a short-lived ``ek_`` secret for apps whose browser
 talks to the provider directly; the handler does not run then).
 """
@@ -20,6 +22,7 @@ import json
 import os
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -31,8 +34,6 @@ from liveloop import LiveloopError, get_logger
 from liveloop.plugins import get_plugin_manager
 from liveloop_openai.session_config import session_update_payload
 from liveloop_serve import SECURITY_HEADERS, ServeError, Server, env_key, error
-
-from .peer import calls_url
 
 __all__ = ["KIND", "SIDEBAND_TRANSPORT", "BrowserCalls", "browser_routes", "check_offer"]
 
@@ -79,10 +80,12 @@ class BrowserCalls:
             or (os.environ.get(spec.base_url_env) if spec.base_url_env else None)
             or spec.default_base_url
         )
-        if base is None:
-            raise ServeError("no provider endpoint: give --base-url")
+        if base is None or urlsplit(base).scheme not in ("http", "https"):
+            raise ServeError(f"the provider endpoint must be an http(s) URL (got {base!r})")
         self.server = server
         self.base_url = base.rstrip("/")
+        # Not peer.calls_url: importing the peer loads aiortc, which a server never needs.
+        self.calls_url = f"{self.base_url}/realtime/calls"
         self._key: SecretStr = key
         server.registry.register_hangup(KIND, self.provider_hangup)
 
@@ -91,6 +94,7 @@ class BrowserCalls:
         return [
             Route("/sessions/{name}/offer", self.offer, methods=["POST"]),
             Route("/sessions/{name}/calls/{id}/hangup", self.hangup, methods=["POST"]),
+            Route("/sessions/{name}/calls/{id}/connected", self.connected, methods=["POST"]),
             Route("/client_secrets/{name}", self.client_secret, methods=["POST"]),
         ]
 
@@ -148,7 +152,12 @@ class BrowserCalls:
                 "reconnect": None,
             }
             await server.registry.start(
-                slot, handler, kind=KIND, provider_call_id=call_id, overrides=overrides
+                slot,
+                handler,
+                kind=KIND,
+                provider_call_id=call_id,
+                overrides=overrides,
+                connect_within=server.connect_timeout,
             )
             started = True
             return Response(
@@ -162,7 +171,7 @@ class BrowserCalls:
                 await server.registry.abandon(slot)
 
     async def _post_offer(self, sdp: str, session_json: str) -> tuple[bytes, str] | Response:
-        url = calls_url(self.base_url)
+        url = self.calls_url
         files = {
             "sdp": (None, sdp.encode(), "application/sdp"),
             "session": (None, session_json.encode(), "application/json"),
@@ -192,7 +201,7 @@ class BrowserCalls:
 
     async def provider_hangup(self, call_id: str) -> None:
         """Hang up ``call_id`` at the provider (any worker can; failures are logged)."""
-        url = f"{calls_url(self.base_url)}/{call_id}/hangup"
+        url = f"{self.calls_url}/{call_id}/hangup"
         try:
             response = await self.server.http().post(url, headers=self._headers())
             if not response.is_success and response.status_code != 404:
@@ -208,6 +217,18 @@ class BrowserCalls:
         params = request.path_params
         # Someone else's call and no call at all look the same: no probing for ids.
         if not await self.server.registry.end(params["id"], identity, params["name"]):
+            return error(404, "not_found", "no such call")
+        return Response(status_code=204, headers=SECURITY_HEADERS)
+
+    async def connected(self, request: Request) -> Response:
+        """``POST /sessions/{name}/calls/{id}/connected``: the caller's peer connection is
+        up. A call not confirmed within ``connect_timeout`` is hung up: an offer whose
+        peer never connects must not hold a slot."""
+        identity = await self.server.identify(request)
+        if isinstance(identity, Response):
+            return identity
+        params = request.path_params
+        if not await self.server.registry.confirm(params["id"], identity, params["name"]):
             return error(404, "not_found", "no such call")
         return Response(status_code=204, headers=SECURITY_HEADERS)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveloop import Features, TransportSpec, hookimpl
-
-from .connection import WebSocketConnector
+from liveloop.lazy import LazyConnector
 
 FEATURES = Features(
     audio_in=True,
@@ -30,7 +29,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
         TransportSpec(
             provider="openai",
             transport="websocket",
-            connector=WebSocketConnector(),
+            connector=LazyConnector("liveloop_openai_websocket.connection:WebSocketConnector"),
             features=FEATURES,
             description="OpenAI Realtime over WebSocket; audio flows through this process",
         )

@@ -1,0 +1,105 @@
+"""``liveloop demo --phone twilio``: the concierge answers a phone call, offline.
+
+The bundled emulator plays the provider; the concierge runs behind the Twilio routes of
+``liveloop serve`` (liveloop-twilio) on 127.0.0.1; the simulated Twilio caller from
+``liveloop.testing.phone`` rings the number's webhook (signed), streams its lines as µ-law
+tone speech, and hears the assistant's replies, which are decoded from what it heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from typing import Any
+
+from ..errors import LiveloopError
+from ..turns import SessionTurn
+from .concierge import CALLER_LINES, Bookings, concierge_app, emulator_script
+from .transcript import Transcript
+
+__all__ = ["run_phone_demo"]
+
+DEMO_TOKEN = "liveloop-demo-twilio-token"  # a local stand-in for TWILIO_AUTH_TOKEN, not a secret
+QUIET_S = 0.8  # a reply has ended when the caller heard nothing more for this long
+REPLY_TIMEOUT = 20.0
+
+
+async def run_phone_demo(
+    *, key: str, speed: float, as_json: bool, timeout: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run the concierge over a bridged Twilio call; returns (transcript, bookings)."""
+    try:
+        from starlette.applications import Starlette
+
+        from liveloop_emulator import Emulator
+        from liveloop_serve import serving
+        from liveloop_twilio.routes import TwilioRoutes
+
+        from ..testing.phone import TwilioCaller
+    except ImportError as exc:
+        raise LiveloopError(
+            "the phone demo needs liveloop-twilio, liveloop-serve and liveloop-emulator: "
+            f"pip install liveloop-twilio liveloop-emulator ({exc.name} is missing)"
+        ) from None
+
+    transcript = Transcript(as_json=as_json)
+    bookings = Bookings()
+
+    def on_turn(turn: SessionTurn) -> None:
+        transcript.add("caller", turn.text, f"({turn.channel}, heard by the bridge)")
+
+    app = concierge_app(bookings, on_turn)
+    async with AsyncExitStack() as stack:
+        emulator = await stack.enter_async_context(
+            Emulator(script=emulator_script(), speed=speed, api_keys=[key])
+        )
+        routes = TwilioRoutes(
+            app,
+            auth_token=DEMO_TOKEN,
+            session_options={"api_key": key, "base_url": emulator.base_url},
+        )
+        stack.push_async_callback(routes.aclose)
+        url = await stack.enter_async_context(serving(Starlette(routes=routes.routes())))
+        webhook = f"{url}/phone/twilio/concierge"
+        transcript.info(
+            f"liveloop demo --phone twilio: a call to {webhook} (signed), bridged to "
+            f"openai/websocket on the bundled emulator with µ-law passed through"
+        )
+        caller = await stack.enter_async_context(TwilioCaller(webhook, auth_token=DEMO_TOKEN))
+        since = await _reply(caller, transcript, 0.0, timeout)  # the greeting
+        shown = 0
+        for line in CALLER_LINES:
+            await caller.speak(line)
+            since = await _reply(caller, transcript, since, timeout)
+            for entry in bookings.entries[shown:]:
+                transcript.add("tool", f"book_table -> {entry}", "(ran once, on the server)")
+            shown = len(bookings.entries)
+        try:
+            await asyncio.wait_for(caller.closed.wait(), timeout)
+        except TimeoutError:
+            raise LiveloopError("the concierge did not end the call") from None
+        transcript.info(
+            f"done: {len(CALLER_LINES)} caller turns, {len(bookings.entries)} booking(s); "
+            f"the caller heard {caller.played_ms / 1000:.1f} s of audio, "
+            f"{len(caller.echoed)} marks echoed; the handler hung up",
+            bookings=bookings.entries,
+        )
+    return transcript.entries, bookings.entries
+
+
+async def _reply(caller: Any, transcript: Transcript, since: float, timeout: float) -> float:
+    """Wait for the assistant's next reply to be heard in full; print it; return its end."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        heard = [h for h in caller.heard if h.at > since]
+        if heard and caller.now() - heard[-1].at >= QUIET_S:
+            break
+        if caller.closed.is_set() and heard:
+            break
+        if loop.time() > deadline:
+            raise LiveloopError(f"no reply heard within {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+    end: float = heard[-1].at
+    transcript.add("assistant", caller.heard_text(since + 0.001), "(heard on the phone)")
+    return end

@@ -1,0 +1,181 @@
+"""One bridged call: a Twilio Media Stream on one side, a provider session on the other.
+
+Caller audio (µ-law frames) goes to the session as it arrives (transcoded only for a
+provider that does not take µ-law). Assistant audio goes back to Twilio in whole 20 ms
+frames, each followed by a mark; the marks Twilio echoes tell the session what the caller
+heard (``session.played``), so barge-in truncates each item to what was heard and ``say()``
+completes when its audio was heard. When the session cuts the assistant off (the caller's
+speech, ``interrupt()``, a key press while it talks) the bridge clears Twilio's buffer,
+even when the provider had long finished generating, and starts a new mark generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+import liveloop
+from liveloop import get_logger
+from liveloop.events import AssistantAudio, Dtmf, Interrupted, ResponseDone
+
+from .audio import Transcoder
+from .ledger import Frame, PlaybackLedger
+
+__all__ = ["MAX_MESSAGE_BYTES", "Bridge"]
+
+MAX_MESSAGE_BYTES = 64 * 1024
+"""Largest message accepted from Twilio (a 20 ms media message is about 400 bytes)."""
+_EARLY_FRAMES = 250  # caller audio kept while the session opens (5 s)
+
+_log = get_logger("liveloop.twilio")
+
+
+class Bridge:
+    """Carries one call between ``websocket`` (already past ``start``) and a session."""
+
+    def __init__(self, websocket: WebSocket, stream_sid: str, transcoder: Transcoder) -> None:
+        self.websocket = websocket
+        self.stream_sid = stream_sid
+        self.transcoder = transcoder
+        self.ledger = PlaybackLedger()
+        self.session: liveloop.Session | None = None
+        self.ended_by: str | None = None
+        """Why the stream ended: ``"stop"``, ``"closed"`` or ``None`` (still open)."""
+        self._early: list[bytes] = []
+        self._send_lock = asyncio.Lock()
+
+    # -- Twilio -> session ------------------------------------------------------------------
+
+    async def read_stream(self) -> None:
+        """Read Twilio's messages until ``stop`` or the socket closes."""
+        try:
+            while True:
+                text = await self.websocket.receive_text()
+                if len(text) > MAX_MESSAGE_BYTES:
+                    _log.warning("message from Twilio too large; ending the stream")
+                    self.ended_by = "closed"
+                    return
+                if await self._on_message(text):
+                    self.ended_by = "stop"
+                    return
+        except (WebSocketDisconnect, RuntimeError):
+            self.ended_by = "closed"
+
+    async def _on_message(self, text: str) -> bool:
+        try:
+            message = json.loads(text)
+            kind = message["event"]
+        except (ValueError, KeyError, TypeError):
+            _log.warning("ignoring a malformed message from Twilio")
+            return False
+        if kind == "media":
+            await self._on_media(message)
+        elif kind == "mark":
+            self._on_mark(message)
+        elif kind == "dtmf":
+            await self._on_dtmf(message)
+        elif kind == "stop":
+            return True
+        return False
+
+    async def _on_media(self, message: dict[str, Any]) -> None:
+        try:
+            payload = base64.b64decode(message["media"]["payload"], validate=True)
+        except (KeyError, TypeError, binascii.Error):
+            _log.warning("ignoring a media message without base64 audio")
+            return
+        audio = self.transcoder.to_provider(payload)
+        session = self.session
+        if session is None:
+            if len(self._early) < _EARLY_FRAMES:
+                self._early.append(audio)
+            return
+        with contextlib.suppress(liveloop.SessionClosed):
+            await session.send_audio(audio)
+
+    def _on_mark(self, message: dict[str, Any]) -> None:
+        name = (
+            message.get("mark", {}).get("name") if isinstance(message.get("mark"), dict) else None
+        )
+        heard = self.ledger.ack(name) if isinstance(name, str) else None
+        if heard is not None and self.session is not None:
+            item_id, ms = heard
+            self.session.played(ms, item_id)
+
+    async def _on_dtmf(self, message: dict[str, Any]) -> None:
+        dtmf = message.get("dtmf")
+        digit = dtmf.get("digit") if isinstance(dtmf, dict) else None
+        session = self.session
+        if session is None or session.closed:
+            return
+        try:
+            event = Dtmf(digit=digit, raw=message)
+        except ValueError:
+            _log.warning("ignoring a dtmf message without a key")
+            return
+        if self.ledger.pending:
+            # A key pressed while the assistant talks cuts it off, as the caller's voice does.
+            with contextlib.suppress(liveloop.SessionClosed):
+                await session.interrupt()
+        session.inject(event)
+
+    # -- session -> Twilio ------------------------------------------------------------------
+
+    async def start(self, session: liveloop.Session) -> None:
+        """Attach the session: it learns playback from marks; early caller audio goes in."""
+        session.played(0)  # this bridge reports what the caller heard
+        self.session = session
+        early, self._early = self._early, []
+        for audio in early:
+            await session.send_audio(audio)
+
+    async def pump(self, events: Callable[[], Any]) -> None:
+        """Forward the session's audio to Twilio and act on its interruptions."""
+        async for event in events():
+            if isinstance(event, AssistantAudio):
+                if self.ledger.is_cleared(event.item_id):
+                    continue  # late audio of a response the caller cut off
+                ulaw = self.transcoder.to_call(event.audio)
+                await self._send_frames(self.ledger.audio(event.item_id, event.response_id, ulaw))
+            elif isinstance(event, ResponseDone):
+                await self._send_frames(self.ledger.finish(event.response_id))
+            elif isinstance(event, Interrupted) and event.item_id is not None:
+                self.ledger.clear({event.item_id})
+                await self._send({"event": "clear", "streamSid": self.stream_sid})
+
+    async def _send_frames(self, frames: list[Frame]) -> None:
+        for frame in frames:
+            media = {"payload": base64.b64encode(frame.audio).decode()}
+            await self._send({"event": "media", "streamSid": self.stream_sid, "media": media})
+            mark = {"name": frame.mark}
+            await self._send({"event": "mark", "streamSid": self.stream_sid, "mark": mark})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
+
+    async def close(self, code: int = 1000) -> None:
+        """Close the stream (Twilio then ends the call's stream)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.close(code), 1.0)
+
+
+async def run_until_first(*waits: Awaitable[Any]) -> set[asyncio.Task[Any]]:
+    """Run ``waits`` until the first finishes; cancel and await the others. Returns the done."""
+    tasks = {asyncio.ensure_future(w) for w in waits}
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.wait(tasks, timeout=1.0)
+    return done
