@@ -45,7 +45,7 @@ from liveloop.events import (
 from liveloop.log import get_logger
 
 from . import wire
-from ._turns import TurnState
+from ._turns import Response, TurnState
 from .say import say_instructions
 from .setup import check_config, context_update, setup_message
 
@@ -168,7 +168,7 @@ class GeminiCodec:
             events += self._model_turn(content.model_turn, data)
         said = content.output_transcription
         if said is not None and said.text and not self._dropping:
-            response, started = turns.start_response(data)
+            response, started = self._start(data)
             response.transcript.append(said.text)
             events += started
             events.append(
@@ -190,10 +190,17 @@ class GeminiCodec:
             events += turns.end_response("completed", data, reason=reason)
         return events
 
+    def _start(self, data: dict[str, Any]) -> tuple[Response, list[Event]]:
+        response, events = self._turns.start_response(data)
+        if events:
+            # The model answers: whatever was sent to make it answer has been answered.
+            self._triggered = False
+        return response, events
+
     def _audio(self, encoded: str, data: dict[str, Any]) -> list[Event]:
         if self._dropping:
             return []
-        response, events = self._turns.start_response(data)
+        response, events = self._start(data)
         # raw stays None: audio messages are many and large; the bytes are here.
         audio = wire.b64decode(encoded)
         events.append(
@@ -210,7 +217,7 @@ class GeminiCodec:
             if blob is not None and (blob.mime_type or "audio/").startswith("audio/"):
                 events += self._audio(blob.data, data)
             elif part.text:
-                response, started = self._turns.start_response(data)
+                response, started = self._start(data)
                 response.text.append(part.text)
                 events += started
                 events.append(
@@ -224,7 +231,7 @@ class GeminiCodec:
         calls = wire.ToolCall.model_validate(body).function_calls
         if not calls:
             return []
-        response, events = self._turns.start_response(data)
+        response, events = self._start(data)
         for call in calls:
             call_id = call.id or self._turns.next_id("gc")
             self._call_names[call_id] = call.name
