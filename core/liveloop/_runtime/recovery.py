@@ -202,6 +202,8 @@ class Recovery:
                 resumed=resumed,
             )
             return
+        if old is not self._link.connection:
+            await close_quietly(old)  # the lost one (the session closes the latest)
         reason = "connection to the provider lost and not restored"
         await self._shutdown(SessionClosed(reason, last))
 
