@@ -147,6 +147,20 @@ def _rate(value: str, option: str) -> Rate:
     help="Record every call in DIR: its events and transcript, and its audio where the "
     "audio flows through this server (see liveloop report).",
 )
+@click.option(
+    "--metrics",
+    is_flag=True,
+    help="Serve Prometheus metrics at /metrics (turn latency, time to first audio, "
+    "active sessions, tool calls, reconnects, errors).",
+)
+@click.option(
+    "--otlp",
+    "otlp",
+    default=None,
+    metavar="ENDPOINT",
+    help="Export traces and metrics over OTLP/HTTP to ENDPOINT, e.g. "
+    "http://collector:4318 (the standard OTEL_EXPORTER_OTLP_* variables work too).",
+)
 def serve_command(
     target: str,
     host: str,
@@ -167,6 +181,8 @@ def serve_command(
     base_url: str | None,
     public_url: str | None,
     record_dir: Path | None,
+    metrics: bool,
+    otlp: str | None,
 ) -> None:
     """Serve MODULE:APP's handlers with the routes the installed plugins contribute
     (browser calls over WebRTC with liveloop-openai-webrtc)."""
@@ -196,5 +212,7 @@ def serve_command(
                 body_timeout=header_timeout,
                 connect_timeout=connect_timeout,
                 public_url=public_url,
+                metrics=metrics,
+                otlp=otlp,
             )
         )
