@@ -173,6 +173,7 @@ async def _worker(arm: str, url: str, sessions: int, speed: float) -> dict[str, 
         "opentelemetry_imported": "opentelemetry" in sys.modules,
     }
     if providers is not None:
+        # What the SDK exported over the whole worker (the warm-up session included).
         result.update(providers[2])
         providers[0].shutdown()
         providers[1].shutdown()
