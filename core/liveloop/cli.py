@@ -97,10 +97,11 @@ def capabilities_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option(
     "--phone",
-    type=click.Choice(["twilio"]),
+    type=click.Choice(["twilio", "sip"]),
     default=None,
     help="Take the call on a phone path instead, offline: twilio (a simulated Twilio "
-    "Media Streams caller through liveloop serve's bridge).",
+    "Media Streams caller through liveloop serve's bridge) or sip (a SIP call the "
+    "emulator places, as OpenAI's webhook and sideband).",
 )
 def demo(transport: str, live: bool, as_json: bool, phone: str | None) -> None:
     """Run a restaurant concierge end to end: emulator, caller, tools, barge-in-safe audio."""

@@ -27,6 +27,7 @@ from ._runtime.playback import AudioOut, Playback
 from ._runtime.recovery import UPDATE_TIMEOUT, Recovery, Reopen
 from ._runtime.responses import Responses
 from ._runtime.tasks import Tasks
+from ._runtime.telemetry import Telemetry, telemetry_for
 from ._runtime.toolrunner import ToolRunner
 from ._runtime.userinput import UserInput
 from .actions import CancelResponse, CreateResponse, SendText
@@ -78,6 +79,7 @@ class Session:
         self._close_reason: SessionClosed | None = None
         self._events: Fanout[Event] = Fanout(_EVENT_BUFFER)
         self._tasks = Tasks(f"liveloop-{self.id}")
+        self._telemetry: Telemetry | None = None
         ctx = self._ctx = Context(
             session_id=self.id,
             config=config,
@@ -88,6 +90,7 @@ class Session:
         )
         ctx.log = {"session_id": self.id, "provider": config.provider}
         ctx.log["transport"] = config.transport
+        self._telemetry = telemetry_for(ctx, config.model)
         if config.call_id is not None:
             ctx.log["call_id"] = config.call_id
         self._max_session_seconds = config.max_session_seconds or max_session_seconds
@@ -187,6 +190,8 @@ class Session:
         await self._link.close()
         await self._tasks.close(CLOSE_TIMEOUT)
         error = None if reason.cause is None else str(reason)
+        if self._telemetry is not None:
+            self._telemetry.close(error)
         self._publish(Closed(reason=reason.reason, error=error))
         self._events.close()
         level = "info" if reason.cause is None else "warning"
@@ -217,6 +222,8 @@ class Session:
             raise self._close_reason
 
     def _publish(self, event: Event) -> None:
+        if self._telemetry is not None:
+            self._telemetry.seen(event)
         self._events.publish(event)
         self._ctx.metrics.events_dropped = self._events.dropped
 
@@ -284,6 +291,8 @@ class Session:
         """
         self._ensure_open()
         speech = Speech(f"say_{self._ctx.next_id()}", text, self._cancel_speech)
+        if self._telemetry is not None:
+            self._telemetry.speech(speech, "say")
         self._responses.request(CreateResponse(say=text), "say", speech)
         return speech
 
@@ -296,6 +305,8 @@ class Session:
         """
         self._ensure_open()
         speech = Speech(f"respond_{self._ctx.next_id()}", "", self._cancel_speech)
+        if self._telemetry is not None:
+            self._telemetry.speech(speech, "respond")
         self._responses.request(CreateResponse(instructions=instructions), "respond", speech)
         return speech
 

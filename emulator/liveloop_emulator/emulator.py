@@ -19,6 +19,7 @@ from .realtime import merge_session
 from .records import EmulatorSession
 from .replies import Rule, iter_rules
 from .server import DEFAULT_MODEL, ServerState, build_app, new_call, register_call, template_session
+from .sip import SipCalls, sip_routes
 from .tls import self_signed_certificate
 
 if TYPE_CHECKING:
@@ -96,6 +97,10 @@ class Emulator:
         self._cert: tuple[Path, Path] | None = None
         self._cert_dir: tempfile.TemporaryDirectory[str] | None = None
         self.app = build_app(self.state, gemini_routes(self.gemini))
+        self.sip = SipCalls(self.state)
+        """SIP calls: ``emu.sip.place_call(url, secret=...)`` rings a webhook."""
+        self.app.state.sip = self.sip
+        self.app.router.routes.extend(sip_routes())
         self._serve_task: asyncio.Task[None] | None = None
 
     # -- configuration and records (shared with the routes through ``state``)
@@ -242,6 +247,7 @@ class Emulator:
             )
         for pending in list(self.state.tasks):
             pending.cancel()
+        await self.sip.aclose()
         server.should_exit = True
         server.force_exit = True
         done, _ = await asyncio.wait({task}, timeout=0.8)

@@ -132,6 +132,20 @@ def _rate(value: str, option: str) -> Rate:
     help="The server's URL as callers reach it, e.g. https://voice.example.com (phone "
     "webhooks sign and hand out URLs on it; default: each request's own URL).",
 )
+@click.option(
+    "--metrics",
+    is_flag=True,
+    help="Serve Prometheus metrics at /metrics (turn latency, time to first audio, "
+    "active sessions, tool calls, reconnects, errors).",
+)
+@click.option(
+    "--otlp",
+    "otlp",
+    default=None,
+    metavar="ENDPOINT",
+    help="Export traces and metrics over OTLP/HTTP to ENDPOINT, e.g. "
+    "http://collector:4318 (the standard OTEL_EXPORTER_OTLP_* variables work too).",
+)
 def serve_command(
     target: str,
     host: str,
@@ -151,6 +165,8 @@ def serve_command(
     static_dir: Path | None,
     base_url: str | None,
     public_url: str | None,
+    metrics: bool,
+    otlp: str | None,
 ) -> None:
     """Serve MODULE:APP's handlers with the routes the installed plugins contribute
     (browser calls over WebRTC with liveloop-openai-webrtc)."""
@@ -179,5 +195,7 @@ def serve_command(
                 body_timeout=header_timeout,
                 connect_timeout=connect_timeout,
                 public_url=public_url,
+                metrics=metrics,
+                otlp=otlp,
             )
         )

@@ -19,6 +19,7 @@ from liveloop.loops import choice
 
 from .connections import ConnectionGuard, default_max_connections, protocol_for
 from .server import DEFAULT_DRAIN_TIMEOUT, DRAIN_REASON, ServeError, Server, create_app
+from .telemetry import Telemetry, otlp_from_env
 
 __all__ = ["EMULATOR_KEY", "default_static_dir", "run_server", "serving"]
 
@@ -139,12 +140,16 @@ async def run_server(
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     max_connections: int | None = None,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    metrics: bool = False,
+    otlp: str | None = None,
     **settings: Any,
 ) -> None:
     """What ``liveloop serve`` runs: load ``module:app``, optionally start the bundled
     emulator as the provider, serve until SIGTERM or Ctrl-C, then drain: new calls get
     ``503``, active calls run for up to ``drain_timeout`` seconds, then end.
-    ``settings`` are :class:`~liveloop_serve.Server`'s options."""
+    ``metrics`` serves Prometheus text at ``/metrics``; ``otlp`` exports traces and
+    metrics to that OTLP/HTTP endpoint. ``settings`` are :class:`~liveloop_serve.Server`'s
+    options."""
     from liveloop.console import load_app
 
     app = load_app(target)
@@ -158,9 +163,15 @@ async def run_server(
                 ) from None
             running = await stack.enter_async_context(Emulator())
             settings.update(api_key=EMULATOR_KEY, provider_base_url=running.base_url)
+        telemetry = None
+        if metrics or otlp is not None or otlp_from_env():
+            telemetry = Telemetry(metrics=metrics, otlp=otlp)
+            # Spans of the last calls are flushed after the drain, before the exit.
+            stack.push_async_callback(asyncio.to_thread, telemetry.shutdown)
         asgi = create_app(
             app,
             static_dir=static_dir if static_dir is not None else default_static_dir(target),
+            extra_routes=telemetry.routes if telemetry else (),
             **settings,
         )
         server: Server = asgi.state.liveloop

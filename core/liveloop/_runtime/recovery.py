@@ -185,6 +185,8 @@ class Recovery:
                 rollover=rollover,
             )
             return
+        if old is not self._link.connection:
+            await close_quietly(old)  # the lost one (the session closes the latest)
         reason = "connection to the provider lost and not restored"
         await self._shutdown(SessionClosed(reason, last))
 

@@ -55,7 +55,7 @@ async def run_demo(
 ) -> DemoResult:
     """Run the concierge demo and print it; raises :class:`DemoError` with the cause.
 
-    ``phone`` (``"twilio"``) runs it as a phone call through that path instead.
+    ``phone`` (``"twilio"`` or ``"sip"``) runs it as a phone call through that path.
     """
     try:
         if phone is not None:
@@ -68,12 +68,13 @@ async def run_demo(
 async def _run_phone(phone: str, live: bool, as_json: bool) -> DemoResult:
     if live:
         raise DemoError("--phone runs offline against the simulators; drop --live")
-    if phone != "twilio":
-        raise DemoError(f"no phone path {phone!r} to demonstrate (available: twilio)")
-    from .phone import run_phone_demo
+    from .phone import run_phone_demo, run_sip_demo
 
+    demos = {"twilio": run_phone_demo, "sip": run_sip_demo}
+    if phone not in demos:
+        raise DemoError(f"no phone path {phone!r} to demonstrate (available: twilio, sip)")
     try:
-        entries, bookings = await run_phone_demo(
+        entries, bookings = await demos[phone](
             key=DEMO_KEY, speed=EMULATOR_SPEED, as_json=as_json, timeout=REPLY_TIMEOUT
         )
     except LiveloopError as exc:
