@@ -103,11 +103,12 @@ async def serve(text: str) -> None:
         try:
             await ws.send(created, text=True)
             async for message in ws:
-                head = message[:40]
-                if "session.update" in head:
+                # Parsed (clients put "type" anywhere in the object); audio is then dropped.
+                event: dict[str, Any] = json.loads(message)
+                kind = event.get("type")
+                if kind == "session.update":
                     await ws.send(updated, text=True)
-                elif "response.create" in head:
-                    event: dict[str, Any] = json.loads(message)
+                elif kind == "response.create":
                     metadata = (event.get("response") or {}).get("metadata") or {}
                     task = asyncio.create_task(speak(ws, metadata.get("liveloop_request", "a")))
                     speaking.add(task)

@@ -24,6 +24,7 @@ from .app import App
 from .demo.transcript import Follower, Transcript
 from .errors import LiveloopError
 from .specs import ProviderSpec
+from .tools import Tool
 
 __all__ = ["ConsoleError", "load_app", "run_console"]
 
@@ -50,7 +51,10 @@ def load_app(target: str) -> App:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConsoleError(f"cannot import {module_name!r}: {exc}") from exc
-    app = getattr(module, attribute or "app", None)
+    attribute = attribute or "app"
+    if not hasattr(module, attribute):
+        raise ConsoleError(f"module {module_name!r} has no attribute {attribute!r}")
+    app = getattr(module, attribute)
     if not isinstance(app, App):
         raise ConsoleError(f"{target!r} is not a liveloop.App (found {type(app).__name__})")
     return app
@@ -68,7 +72,7 @@ def _provider(name: Any) -> ProviderSpec:
     return registered.spec
 
 
-def _read_lines(
+def read_lines(
     stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
 ) -> None:
     # A daemon thread, so a pending readline never keeps the process alive at exit.
@@ -87,6 +91,7 @@ async def run_console(
     live: bool = False,
     script: Path | None = None,
     stream: TextIO | None = None,
+    record: Path | None = None,
 ) -> None:
     """Run ``target``'s handler and feed it the lines read from ``stream`` (stdin).
 
@@ -115,6 +120,8 @@ async def run_console(
             rules = load_script(script) if script is not None else []
             emulator = await stack.enter_async_context(Emulator(script=rules))
             options = {**spec.emulator.options(emulator), **options}
+        if record is not None:
+            options["record"] = record
         run = await stack.enter_async_context(app.start(session, **options))
         where = (
             f"{spec.name}'s public endpoint"
@@ -122,10 +129,17 @@ async def run_console(
             else f"the bundled emulator at {options.get('base_url')}"
         )
         transcript.info(f"{target} on {where}. Type a line per turn; Ctrl-D ends.")
+        tools = [Tool.from_function(tool).definition.name for tool in run.handler.tools]
+        if tools and not live and script is None:
+            transcript.info(
+                f"The handler has tools ({', '.join(tools)}); the emulator calls one only when a"
+                ' reply rule says so: --script rules.json with [{"match": "regex", "tool":'
+                f' "{tools[0]}", "arguments": {{...}}}}] (see docs/emulator.md).'
+            )
         follower = Follower(run.session, transcript, decode_audio=not live, show_turns=True)
         following = asyncio.create_task(follower.run())
         lines: asyncio.Queue[str | None] = asyncio.Queue()
-        _read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
+        read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
         sent = 0
         try:
             while not run.task.done():

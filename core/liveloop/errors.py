@@ -53,7 +53,9 @@ class UnsupportedTransport(LiveloopError):
 
     ``available`` lists the pairs that are installed (``"provider/transport"``);
     ``install_hint`` names the package that would add the pair, where the installed
-    plugins declare it. An empty ``provider`` means no pair is installed at all.
+    plugins declare it; ``reason`` replaces it when something else explains the miss
+    (a misspelled ``LIVELOOP_PLUGINS``). An empty ``provider`` means no pair is
+    installed at all.
     """
 
     def __init__(
@@ -62,6 +64,8 @@ class UnsupportedTransport(LiveloopError):
         transport: str,
         available: Sequence[str],
         install_hint: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         self.provider = provider
         self.transport = transport
@@ -72,7 +76,9 @@ class UnsupportedTransport(LiveloopError):
             message = f"{provider}/{transport} is not available (installed pairs: {pairs})"
         else:
             message = "no provider/transport pair is installed"
-        if install_hint:
+        if reason:
+            message += f"; {reason}"
+        elif install_hint:
             message += f"; install {install_hint} to add it"
         super().__init__(message)
 

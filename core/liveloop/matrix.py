@@ -99,6 +99,9 @@ def resolve(
         if row.provider == provider and row.transport == transport:
             return manager.providers()[provider], manager.transports()[(provider, transport)], row
     available = [f"{row.provider}/{row.transport}" for row in rows]
+    unknown = manager.unknown_allowed()
+    if unknown is not None:
+        raise UnsupportedTransport(provider, transport, available, reason=unknown)
     raise UnsupportedTransport(
         provider, transport, available, install_hint(provider, transport, manager)
     )

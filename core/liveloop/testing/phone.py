@@ -25,30 +25,17 @@ import base64
 import binascii
 import contextlib
 import json
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._emulator import tones_module
-from ._twilio_call import CallRefused, connected_stream, new_sid, webhook_params
-from ._twilio_call import Playout as _Playout
+from ._stream import FRAME_BYTES, FRAME_MS, RATE, CallRefused, Heard, Playout, follow_twiml, sid
 
 __all__ = ["CallRefused", "Heard", "TwilioCaller"]
 
-FRAME_MS = 20
-FRAME_BYTES = 160  # 20 ms of µ-law at 8 kHz
-RATE = 8000
 _TICK_S = 0.005
 _MISSING = "the simulated phone caller needs liveloop-twilio: pip install liveloop-twilio"
 
 Signature = Literal["valid", "wrong", "none"]
-
-
-@dataclass(frozen=True)
-class Heard:
-    """A piece of audio the caller heard: ``at`` seconds after the stream started, µ-law."""
-
-    at: float
-    audio: bytes
 
 
 class TwilioCaller:
@@ -88,11 +75,7 @@ class TwilioCaller:
         self.signature = signature
         self.stream_signature = stream_signature or signature
         self.parameters_override = parameters
-        self.account_sid, self.call_sid, self.stream_sid = (
-            new_sid("AC"),
-            new_sid("CA"),
-            new_sid("MZ"),
-        )
+        self.account_sid, self.call_sid, self.stream_sid = sid("AC"), sid("CA"), sid("MZ")
 
         self.twiml = ""
         """The TwiML the webhook answered."""
@@ -103,6 +86,8 @@ class TwilioCaller:
         """Everything played to the caller, in order."""
         self.received: list[dict[str, Any]] = []
         """Every message the server sent, in order."""
+        self.received_at: list[float] = []
+        """When each of ``received`` arrived (seconds after the stream started)."""
         self.violations: list[str] = []
         """Messages Twilio would refuse (error 31924), described."""
         self.media_sizes: list[int] = []
@@ -120,7 +105,7 @@ class TwilioCaller:
         self._sequence = 0
         self._outgoing = bytearray()
         self._spoken = asyncio.Event()
-        self._playout = _Playout()
+        self._playout = Playout()
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = 0.0
@@ -136,7 +121,15 @@ class TwilioCaller:
 
     async def ring(self) -> str:
         """Post the voice webhook; returns the TwiML (raises :class:`CallRefused` on non-2xx)."""
-        params = webhook_params(self.account_sid, self.call_sid, self.from_, self.to)
+        params = {
+            "AccountSid": self.account_sid,
+            "CallSid": self.call_sid,
+            "From": self.from_,
+            "To": self.to,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        }
         headers = self._sign(self.signature, self.webhook_url, params)
         async with self._httpx.AsyncClient(timeout=10.0) as client:
             response = await client.post(self.webhook_url, data=params, headers=headers)
@@ -147,9 +140,7 @@ class TwilioCaller:
         return self.twiml
 
     def _follow(self, twiml: str) -> None:
-        stream = connected_stream(twiml)
-        if stream is not None:  # None: the TwiML said something and hung up (refused)
-            self.stream_url, self.parameters = stream
+        self.stream_url, self.parameters = follow_twiml(twiml)
 
     async def connect(self) -> None:
         """Open the stream's WebSocket and send ``connected`` and ``start``."""
@@ -358,6 +349,7 @@ class TwilioCaller:
             self.violations.append(f"not a JSON message with an event: {text[:80]!r}")
             return
         self.received.append(message)
+        self.received_at.append(self.now())
         self._changed.set()
         if message.get("streamSid") != self.stream_sid:
             self.violations.append(f"{kind} with streamSid {message.get('streamSid')!r}")

@@ -16,6 +16,8 @@ from liveloop.errors import ConfigError
 from .defaults import INPUT_RATE, OUTPUT_RATE, with_defaults
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_VOICE",
     "INPUT_RATE",
     "OUTPUT_RATE",
     "context_update",
@@ -24,6 +26,11 @@ __all__ = [
     "setup_message",
 ]
 
+
+DEFAULT_MODEL = "gemini-3.8-live"
+"""The model a session gets when its configuration names none."""
+DEFAULT_VOICE = "Puck"
+"""The voice a session gets when its configuration names none."""
 
 # Energy thresholds at or under this count as "start speaking early" (high sensitivity).
 _SENSITIVE_BELOW = 0.5
@@ -114,10 +121,10 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
     generation: dict[str, Any] = {"responseModalities": ["AUDIO" if audio else "TEXT"]}
     if audio:
         generation["speechConfig"] = {
-            "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": config.voice}}
+            "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": config.voice or DEFAULT_VOICE}}
         }
     setup: dict[str, Any] = {
-        "model": model_path(config.model),
+        "model": model_path(config.model or DEFAULT_MODEL),
         "generationConfig": generation,
         "realtimeInputConfig": _realtime_input(config),
         "sessionResumption": {"handle": resume_handle} if resume_handle else {},

@@ -101,6 +101,19 @@ def register_routes(register: Callable[[RouteSpec], None]) -> None:
             description="browsers call over WebRTC; the handler runs here over the sideband",
         )
     )
+    register(
+        RouteSpec(
+            name="openai-sip",
+            routes=_sip_routes,
+            description="phone calls OpenAI answers over SIP (POST /phone/openai webhook)",
+        )
+    )
+
+
+def _sip_routes(server: Any) -> Sequence[Any]:
+    from .sip import sip_routes
+
+    return sip_routes(server)
 
 
 def _browser_routes(server: Any) -> Sequence[Any]:
