@@ -284,7 +284,7 @@ def talk(
     input_device: str | None,
     output_device: str | None,
     live: bool,
-    provider: str,
+    provider: str | None,
     tone: bool,
     script: Path | None,
     record: Path | None,
