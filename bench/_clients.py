@@ -185,7 +185,8 @@ class _BytesProtocol(asyncio.Protocol):
             window = self._tail + data
             if self.done is not None and self.marker in window and not self.done.done():
                 self.done.set_result(None)
-            self._tail = window[-len(self.marker) :]
+            # Keep one byte less than the marker: a marker already seen must not match again.
+            self._tail = window[-(len(self.marker) - 1) :]
             return
         self.ws.receive_data(data)
         for event in self.ws.events_received():
@@ -230,6 +231,8 @@ class LimitClient:
         self._send({"type": "session.update", "session": SESSION})
         await self._until("session.updated")
         self.proto.raw = True  # from here on: bytes only
+        self.emu = emu
+        self.opened_at = time.perf_counter()
 
     async def _until(self, kind: str) -> None:
         while True:
@@ -240,6 +243,16 @@ class LimitClient:
     def _send(self, event: dict[str, Any]) -> None:
         self.proto.ws.send_text(json.dumps(event).encode())
         self.proto.flush()
+
+    async def refresh(self) -> None:
+        """Reconnect (outside any timed section) when the session is older than
+        ``REFRESH_S``: reading bytes only, this client answers no ping, and the server
+        drops a connection whose pings go unanswered (uvicorn: after 20 + 20 s)."""
+        if time.perf_counter() - self.opened_at > self.REFRESH_S:
+            await self.close()
+            await self.open(self.emu)
+
+    REFRESH_S = 15.0
 
     async def reply_to_text(self, text: str) -> None:
         self.proto.done = asyncio.get_running_loop().create_future()

@@ -74,7 +74,10 @@ def run_script(name: str, *, quick: bool, variant: str = "") -> dict[str, Any]:
     started = time.perf_counter()
     load_before = [round(x, 2) for x in os.getloadavg()]
     print(f"[bench] {' '.join(command[-6:])}", file=sys.stderr, flush=True)
-    out = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=1800)
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=900)
+    except subprocess.TimeoutExpired:
+        return {"benchmark": name, "failed": "timed out after 900 s", "stderr": ""}
     elapsed = round(time.perf_counter() - started, 1)
     if out.returncode != 0:
         tail = "\n".join(out.stderr.strip().splitlines()[-5:])

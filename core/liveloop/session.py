@@ -34,7 +34,7 @@ from .actions import CancelResponse, CreateResponse, SendText
 from .calls import CallControl, PhoneCall
 from .codec import EventCodec
 from .config import SessionConfig
-from .errors import LiveloopError, SessionClosed
+from .errors import ConnectionLost, LiveloopError, ProviderError, SessionClosed
 from .events import Closed, Event, ResponseDone, SessionStarted, ToolCall
 from .features import Features
 from .log import bind_context, get_logger
@@ -126,10 +126,17 @@ class Session:
         """Start reading and writing, send the configuration, wait until it is applied."""
         with bind_context(**self._ctx.log):
             self._link.start()
+            self._recovery.watch_idle(self._responses.idle)
             if self._max_session_seconds is not None:
                 self._recovery.start_rollover(self._max_session_seconds, self._responses.idle)
         try:
             await self._confirmations.apply(self.config, timeout=self.config.connect_timeout)
+        except SessionClosed as exc:
+            await self.close()
+            refusal = self._refusal(exc)
+            if refusal is not None:
+                raise refusal from None
+            raise
         except BaseException:
             await self.close()
             raise
@@ -139,6 +146,22 @@ class Session:
     def call(self) -> PhoneCall | None:
         """The phone call this session serves (``None`` outside phone calls)."""
         return self._phone.call
+
+    def _refusal(self, closed: SessionClosed) -> ProviderError | None:
+        # A provider that refuses by closing the link (a bad key) ends connect() with a
+        # ProviderError naming the cause, as a refused handshake does.
+        lost = closed.cause
+        if not isinstance(lost, ConnectionLost) or lost.close_code is None:
+            return None
+        errors = self._ctx.errors
+        kind = errors.classify_close(lost.close_code, lost.close_reason)
+        if not errors.ends_session(kind):
+            return None
+        reason = f": {lost.close_reason}" if lost.close_reason else ""
+        return ProviderError(
+            f"the provider refused the session ({kind}; code {lost.close_code}{reason})",
+            code="invalid_api_key" if kind == "authentication" else f"close_{lost.close_code}",
+        )
 
     @property
     def config(self) -> SessionConfig:

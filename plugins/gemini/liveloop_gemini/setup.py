@@ -14,6 +14,8 @@ from liveloop.config import SemanticVAD, ServerVAD, SessionConfig
 from liveloop.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_VOICE",
     "INPUT_RATE",
     "OUTPUT_RATE",
     "context_update",
@@ -26,6 +28,11 @@ INPUT_RATE = 16_000
 """The rate Gemini Live takes user audio at (the transport converts other rates)."""
 OUTPUT_RATE = 24_000
 """The rate of the audio Gemini Live speaks."""
+
+DEFAULT_MODEL = "gemini-3.8-live"
+"""The model a session gets when its configuration names none."""
+DEFAULT_VOICE = "Puck"
+"""The voice a session gets when its configuration names none."""
 
 # Energy thresholds at or under this count as "start speaking early" (high sensitivity).
 _SENSITIVE_BELOW = 0.5
@@ -114,10 +121,10 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
     generation: dict[str, Any] = {"responseModalities": ["AUDIO" if audio else "TEXT"]}
     if audio:
         generation["speechConfig"] = {
-            "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": config.voice}}
+            "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": config.voice or DEFAULT_VOICE}}
         }
     setup: dict[str, Any] = {
-        "model": model_path(config.model),
+        "model": model_path(config.model or DEFAULT_MODEL),
         "generationConfig": generation,
         "realtimeInputConfig": _realtime_input(config),
         "sessionResumption": {"handle": resume_handle} if resume_handle else {},
