@@ -89,6 +89,7 @@ async def connect(
     *,
     tools: Iterable[Callable[..., Any] | Tool] = (),
     plugins: PluginManager | None = None,
+    record: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> AsyncIterator[Session]:
     """``async with liveloop.connect(...) as session:`` — a live session, closed on exit.
@@ -96,12 +97,21 @@ async def connect(
     Takes a :class:`SessionConfig` and/or its fields as keywords, for example
     ``connect(provider="openai", transport="websocket", model="gpt-realtime",
     instructions="...", tools=[book_table])``. See :func:`open_session` for errors.
+    ``record="calls/first"`` records the session to ``calls/first.wav`` and
+    ``calls/first.jsonl`` (see :mod:`liveloop.recording`).
     """
     session = await open_session(config, tools=tools, plugins=plugins, **options)
+    recorder = None
+    if record is not None:
+        from .recording import Recorder
+
+        recorder = Recorder(session, record)
     try:
         yield session
     finally:
         await session.close()
+        if recorder is not None:
+            await recorder.close()
 
 
 def _tool_name(tool: Any) -> str:

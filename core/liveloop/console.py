@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from .app import App
 from .demo.transcript import Follower, Transcript
 from .errors import LiveloopError
+from .tools import Tool
 
 __all__ = ["ConsoleError", "load_app", "run_console"]
 
@@ -48,13 +49,16 @@ def load_app(target: str) -> App:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConsoleError(f"cannot import {module_name!r}: {exc}") from exc
-    app = getattr(module, attribute or "app", None)
+    attribute = attribute or "app"
+    if not hasattr(module, attribute):
+        raise ConsoleError(f"module {module_name!r} has no attribute {attribute!r}")
+    app = getattr(module, attribute)
     if not isinstance(app, App):
         raise ConsoleError(f"{target!r} is not a liveloop.App (found {type(app).__name__})")
     return app
 
 
-def _read_lines(
+def read_lines(
     stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
 ) -> None:
     # A daemon thread, so a pending readline never keeps the process alive at exit.
@@ -73,6 +77,7 @@ async def run_console(
     live: bool = False,
     script: Path | None = None,
     stream: TextIO | None = None,
+    record: Path | None = None,
 ) -> None:
     """Run ``target``'s handler and feed it the lines read from ``stream`` (stdin).
 
@@ -97,13 +102,22 @@ async def run_console(
             rules = load_script(script) if script is not None else []
             emulator = await stack.enter_async_context(Emulator(script=rules))
             options = {"api_key": CONSOLE_KEY, "base_url": emulator.base_url}
+        if record is not None:
+            options["record"] = record
         run = await stack.enter_async_context(app.start(session, **options))
         where = "OpenAI" if live else f"the bundled emulator at {options['base_url']}"
         transcript.info(f"{target} on {where}. Type a line per turn; Ctrl-D ends.")
+        tools = [Tool.from_function(tool).definition.name for tool in run.handler.tools]
+        if tools and not live and script is None:
+            transcript.info(
+                f"The handler has tools ({', '.join(tools)}); the emulator calls one only when a"
+                ' reply rule says so: --script rules.json with [{"match": "regex", "tool":'
+                f' "{tools[0]}", "arguments": {{...}}}}] (see docs/emulator.md).'
+            )
         follower = Follower(run.session, transcript, decode_audio=not live, show_turns=True)
         following = asyncio.create_task(follower.run())
         lines: asyncio.Queue[str | None] = asyncio.Queue()
-        _read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
+        read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
         sent = 0
         try:
             while not run.task.done():

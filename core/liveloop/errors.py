@@ -52,7 +52,8 @@ class UnsupportedTransport(LiveloopError):
     """The provider/transport pair asked for is not in the capability matrix.
 
     ``available`` lists the pairs that are installed (``"provider/transport"``);
-    ``install_hint`` names the package that would add the pair, where known.
+    ``install_hint`` names the package that would add the pair, where known; ``reason``
+    replaces it when something else explains the miss (a misspelled ``LIVELOOP_PLUGINS``).
     """
 
     def __init__(
@@ -61,6 +62,8 @@ class UnsupportedTransport(LiveloopError):
         transport: str,
         available: Sequence[str],
         install_hint: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         self.provider = provider
         self.transport = transport
@@ -68,7 +71,9 @@ class UnsupportedTransport(LiveloopError):
         self.install_hint = install_hint
         pairs = ", ".join(self.available) if self.available else "none"
         message = f"{provider}/{transport} is not available (installed pairs: {pairs})"
-        if install_hint:
+        if reason:
+            message += f"; {reason}"
+        elif install_hint:
             message += f"; install {install_hint} to add it"
         super().__init__(message)
 

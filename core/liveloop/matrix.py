@@ -87,4 +87,7 @@ def resolve(
     if provider not in manager.providers() and (provider, None) in KNOWN_PACKAGES:
         provider_hint = KNOWN_PACKAGES[(provider, None)]
         hint = f"{provider_hint} and {hint}" if hint else provider_hint
+    unknown = manager.unknown_allowed()
+    if unknown is not None:
+        raise UnsupportedTransport(provider, transport, available, reason=unknown)
     raise UnsupportedTransport(provider, transport, available, hint)

@@ -13,7 +13,7 @@ The session is a facade: the work is done by the components in :mod:`liveloop._r
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Literal
 
 from ._fanout import Fanout
@@ -107,6 +107,7 @@ class Session:
         self._playback.attach(self._responses)
         self._tools = ToolRunner(ctx, link, bus, self._responses, tools_from(tools))
         self._input = UserInput(ctx, link, bus)
+        self._audio_in_taps: list[Callable[[bytes], None]] = []
         self._inbox = TurnInbox(ctx, bus, self._input, self._playback)
         self._phone = PhoneLine(ctx, bus, self._inbox)
         self._recovery = Recovery(
@@ -290,7 +291,21 @@ class Session:
         """
         self._require_media("audio_in", "send_audio")
         self._ensure_open()
+        for tap in tuple(self._audio_in_taps):
+            tap(pcm)
         await self._input.send_audio(pcm)
+
+    def tap_audio_in(self, listener: Callable[[bytes], None]) -> Callable[[], None]:
+        """Call ``listener`` with every chunk :meth:`send_audio` takes (PCM16 at the input
+        format), until the returned function is called: for recorders and level meters,
+        so it must not block."""
+        self._audio_in_taps.append(listener)
+
+        def remove() -> None:
+            if listener in self._audio_in_taps:
+                self._audio_in_taps.remove(listener)
+
+        return remove
 
     async def commit_audio(self) -> None:
         """End the user's turn now (for sessions without turn detection)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -20,7 +22,6 @@ from .records import EmulatorSession
 from .replies import Rule, iter_rules
 from .server import DEFAULT_MODEL, ServerState, build_app, new_call, register_call, template_session
 from .sip import SipCalls, sip_routes
-from .tls import self_signed_certificate
 
 if TYPE_CHECKING:
     from .webrtc import WebRTCCall
@@ -178,6 +179,8 @@ class Emulator:
             return {}
         if self._cert is None:
             self._cert_dir = tempfile.TemporaryDirectory(prefix="liveloop-emulator-")
+            from .tls import self_signed_certificate  # cryptography: the tls extra
+
             self._cert = self_signed_certificate(Path(self._cert_dir.name), self._url_host)
         cert, key = self._cert
         return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
@@ -222,9 +225,10 @@ class Emulator:
             timeout_graceful_shutdown=1,
             **self._tls_options(),
         )
+        listening = _listen(self.host, self.port)
         server = _EmbeddedServer(config)
         self.state.server = server
-        self._serve_task = asyncio.create_task(server.serve())
+        self._serve_task = asyncio.create_task(server.serve(sockets=[listening]))
         while not server.started:
             if self._serve_task.done():
                 self._serve_task.result()  # raises the startup error
@@ -312,6 +316,21 @@ class Emulator:
         go as fast as the engine takes them. Raises KeyError for an unknown call id.
         """
         await self.calls[call_id].speak(pcm, pace=pace)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # Bound here, not by uvicorn (which exits the process on a bind error inside its task):
+    # a busy or invalid port is then an OSError from start(), with the address in it.
+    if not 0 <= port <= 65535:
+        raise OSError(f"cannot listen on {host}:{port}: the port must be 0-65535")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        error = OSError(f"cannot listen on {host}:{port}: {reason}")
+        error.errno = exc.errno
+        raise error from None
 
 
 class _EmbeddedServer(uvicorn.Server):

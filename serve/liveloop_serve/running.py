@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +41,17 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Any:
         yield
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # uvicorn reports a bind error with a traceback and exits from inside its task.
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except (OSError, OverflowError) as exc:
+        errno = getattr(exc, "errno", None)
+        reason = os.strerror(errno) if errno else str(exc)
+        raise ServeError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 @asynccontextmanager
@@ -140,6 +153,7 @@ async def run_server(
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     max_connections: int | None = None,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    record_dir: str | Path | None = None,
     metrics: bool = False,
     otlp: str | None = None,
     **settings: Any,
@@ -153,6 +167,8 @@ async def run_server(
     from liveloop.console import load_app
 
     app = load_app(target)
+    if record_dir is not None:
+        app.record_to(record_dir)  # a recording per call, see liveloop.recording
     async with contextlib.AsyncExitStack() as stack:
         if emulator:
             try:
@@ -199,12 +215,13 @@ async def run_server(
             ws_max_size=WS_MAX_BYTES,
             ws_per_message_deflate=False,
         )
+        listening = _listen(host, port)  # bound first: "listening" is said once it is true
         _log.warning(
             "liveloop serve listening",
-            url=f"http://{host}:{port}",
+            url=f"http://{host}:{listening.getsockname()[1]}",
             provider="the bundled emulator" if emulator else server.provider_base_url,
             handlers=sorted(app.handlers),
             static=str(server.static_dir) if server.static_dir else None,
             insecure_dev=server.insecure_dev,
         )
-        await _DrainingServer(config, server, drain_timeout).serve()
+        await _DrainingServer(config, server, drain_timeout).serve(sockets=[listening])

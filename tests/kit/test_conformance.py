@@ -156,9 +156,9 @@ def test_a_claimed_audio_flag_that_does_not_hold_fails(
             "::test_tool_calls_are_answered_exactly_once PASSED*",
             "::test_barge_in_cuts_the_assistant_off FAILED*",
             "*_ test_say_is_heard _*",
-            "E * AssertionError: timed out after * s waiting for 1 assistant lines",
+            "E * AssertionError: timed out after * s waiting for 1 assistant lines;*",
             "*_ test_barge_in_cuts_the_assistant_off _*",
-            "E * AssertionError: timed out after * s waiting for 500 ms of assistant audio",
+            "E * AssertionError: timed out after * s waiting for 500 ms of assistant audio;*",
         ],
         consecutive=False,
     )
@@ -173,7 +173,7 @@ def test_a_claimed_tools_flag_that_does_not_hold_fails(
         [
             "::test_typed_turn_arrives PASSED*",
             "::test_tool_calls_are_answered_exactly_once FAILED*",
-            "E * AssertionError: timed out after * s waiting for 1 tool results",
+            "E * AssertionError: timed out after * s waiting for 1 tool results;*",
         ],
         consecutive=False,
     )

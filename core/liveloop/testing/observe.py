@@ -36,13 +36,19 @@ class _Observer:
                 if self._task is not None and self._task.done():
                     if ready():
                         return
-                    raise AssertionError(f"the session ended before {what}")
+                    raise AssertionError(f"the session ended before {what}; {self._so_far()}")
                 await self._changed.wait()
 
         try:
             await asyncio.wait_for(wait(), timeout)
         except TimeoutError:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for {what}; {self._so_far()}"
+            ) from None
+
+    def _so_far(self) -> str:
+        """What was observed so far, for a failure message."""
+        return ""
 
     def close(self) -> None:
         """Stop observing."""
@@ -88,6 +94,13 @@ class Heard(_Observer):
                 self._notify()
         finally:
             self._notify()
+
+    def _so_far(self) -> str:
+        if not self.order:
+            return "no assistant audio was heard"
+        lines = "; ".join(repr(line) for line in self.lines)
+        cut = f", {len(self.interruptions)} interruption(s)" if self.interruptions else ""
+        return f"heard {len(self.order)} line(s): {lines}{cut}"
 
     def text(self, item_id: str) -> str:
         """The decoded words of one assistant item (lowercase tone-speech text)."""
@@ -168,6 +181,16 @@ class ToolLog(_Observer):
         finally:
             self._notify()
 
+    def _so_far(self) -> str:
+        if not self.calls:
+            return "no tool was called"
+        outputs = {result.call_id: result.output for result in self.results}
+        made = "; ".join(
+            f"{call.name}({call.arguments}) -> {outputs.get(call.call_id, 'no result yet')}"
+            for call in self.calls
+        )
+        return f"calls made: {made}"
+
     async def wait_for_results(self, count: int, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until ``count`` tool results have been sent."""
         await self._until(lambda: len(self.results) >= count, timeout, f"{count} tool results")
@@ -180,7 +203,7 @@ class ToolLog(_Observer):
             made = ", ".join(call.name for call in self.calls) or "none"
             raise AssertionError(f"tool {name!r} was not called (calls made: {made})")
         if len(calls) > 1:
-            raise AssertionError(f"tool {name!r} was called {len(calls)} times")
+            raise AssertionError(f"tool {name!r} was called {len(calls)} times; {self._so_far()}")
         [call] = calls
         if arguments:
             given = json.loads(call.arguments or "{}")
