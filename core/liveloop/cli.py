@@ -114,7 +114,7 @@ def capabilities_command(as_json: bool) -> None:
     default=None,
     help="Take the call on a phone path instead, offline: twilio (a simulated Twilio "
     "Media Streams caller through liveloop serve's bridge) or sip (a SIP call the "
-    "emulator places, as OpenAI's webhook and sideband).",
+    "emulator places, with the provider's webhook and sideband).",
 )
 @click.option(
     "--record",
@@ -206,7 +206,7 @@ def console(
     type=click.FloatRange(min=0, min_open=True),
     default=3600.0,
     show_default=True,
-    help="Close sessions after this long, like OpenAI's 60-minute limit.",
+    help="Close sessions after this long, as providers cap a session's length.",
 )
 @click.option(
     "--chunk-ms",

@@ -108,7 +108,6 @@ class Session:
         self._playback.attach(self._responses)
         self._tools = ToolRunner(ctx, link, bus, self._responses, tools_from(tools))
         self._input = UserInput(ctx, link, bus)
-        self._audio_in_taps: list[Callable[[bytes], None]] = []
         self._inbox = TurnInbox(ctx, bus, self._input, self._playback)
         self._phone = PhoneLine(ctx, bus, self._inbox)
         self._recovery = Recovery(
@@ -292,21 +291,13 @@ class Session:
         """
         self._require_media("audio_in", "send_audio")
         self._ensure_open()
-        for tap in tuple(self._audio_in_taps):
-            tap(pcm)
         await self._input.send_audio(pcm)
 
     def tap_audio_in(self, listener: Callable[[bytes], None]) -> Callable[[], None]:
         """Call ``listener`` with every chunk :meth:`send_audio` takes (PCM16 at the input
         format), until the returned function is called: for recorders and level meters,
         so it must not block."""
-        self._audio_in_taps.append(listener)
-
-        def remove() -> None:
-            if listener in self._audio_in_taps:
-                self._audio_in_taps.remove(listener)
-
-        return remove
+        return self._input.tap(listener)
 
     async def commit_audio(self) -> None:
         """End the user's turn now (for sessions without turn detection)."""
