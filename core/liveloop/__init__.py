@@ -2,6 +2,11 @@
 
 Write a session handler (``turn = await session.input()``, ``await session.say(...)``)
 and run it over any installed provider/transport pair.
+
+This package root is the handler API. Event types are in :mod:`liveloop.events`; what
+plugin authors build on is in :mod:`liveloop.plugin` (with the action types a codec
+encodes in :mod:`liveloop.actions`); the test kit is :mod:`liveloop.testing`. Each public
+name is exported by one of these namespaces only.
 """
 
 from __future__ import annotations
@@ -10,14 +15,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import actions, events
-    from .actions import Action
+    from . import actions as actions
+    from . import events
+    from . import plugin as plugin
     from .app import App, Handler, HandlerRun, RouteCall, SessionHandler
-    from .calls import CallControl, PhoneCall
-    from .codec import CodecFactory, EventCodec
+    from .calls import PhoneCall
     from .config import (
         AudioFormat,
         InputTranscription,
+        ReconnectPolicy,
         SemanticVAD,
         ServerVAD,
         SessionConfig,
@@ -34,19 +40,13 @@ if TYPE_CHECKING:
         ToolError,
         UnsupportedTransport,
     )
-    from .events import Event
-    from .features import Features
-    from .hookspecs import hookimpl
     from .log import bind_context, configure_logging, get_logger
     from .loops import run
-    from .matrix import Capability, capabilities, resolve
+    from .matrix import Capability, capabilities
     from .metrics import SessionMetrics, TurnMetrics
-    from .plugins import PluginInfo, get_plugin_manager, register, unregister
     from .session import AudioOut, Session
-    from .specs import ProviderSpec, RouteSpec, TransportSpec
     from .speech import Speech
     from .tools import Tool, ToolOutcome, tool
-    from .transport import Connection, Connector, MediaChannel
     from .turns import SessionTurn
 
     __version__: str
@@ -55,20 +55,17 @@ if TYPE_CHECKING:
 # command line or a plugin that needs one name, and pays for pydantic models only when
 # they are used. Every public name below is listed in ``__all__``.
 _EXPORTS: dict[str, str] = {
-    "Action": "actions",
     "App": "app",
     "Handler": "app",
     "HandlerRun": "app",
     "SessionHandler": "app",
     "RouteCall": "app",
-    "CallControl": "calls",
     "PhoneCall": "calls",
-    "CodecFactory": "codec",
-    "EventCodec": "codec",
     "AudioFormat": "config",
     "InputTranscription": "config",
     "SemanticVAD": "config",
     "ServerVAD": "config",
+    "ReconnectPolicy": "config",
     "SessionConfig": "config",
     "ToolDefinition": "config",
     "connect": "connecting",
@@ -81,37 +78,25 @@ _EXPORTS: dict[str, str] = {
     "SessionClosed": "errors",
     "ToolError": "errors",
     "UnsupportedTransport": "errors",
-    "Event": "events",
-    "Features": "features",
-    "hookimpl": "hookspecs",
     "bind_context": "log",
     "configure_logging": "log",
     "get_logger": "log",
     "capabilities": "matrix",
     "Capability": "matrix",
-    "resolve": "matrix",
     "run": "loops",
     "SessionMetrics": "metrics",
     "TurnMetrics": "metrics",
-    "get_plugin_manager": "plugins",
-    "PluginInfo": "plugins",
-    "register": "plugins",
-    "unregister": "plugins",
     "AudioOut": "session",
     "Session": "session",
-    "ProviderSpec": "specs",
-    "RouteSpec": "specs",
-    "TransportSpec": "specs",
     "Speech": "speech",
     "Tool": "tools",
     "tool": "tools",
     "ToolOutcome": "tools",
-    "Connection": "transport",
-    "Connector": "transport",
-    "MediaChannel": "transport",
     "SessionTurn": "turns",
 }
-_SUBMODULES = {"actions", "events"}
+# Submodules reachable as attributes: the event types (handler API), and for plugin
+# authors the plugin namespace and the action types a codec encodes.
+_SUBMODULES = {"actions", "events", "plugin"}
 
 
 def __getattr__(name: str) -> Any:
@@ -138,32 +123,21 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "Action",
     "App",
     "AudioFormat",
     "AudioOut",
-    "CallControl",
     "Capability",
-    "CodecFactory",
     "ConfigError",
-    "Connection",
     "ConnectionLost",
-    "Connector",
-    "Event",
-    "EventCodec",
-    "Features",
     "Handler",
     "HandlerRun",
     "InputTranscription",
     "LiveloopError",
-    "MediaChannel",
     "PhoneCall",
     "PluginError",
-    "PluginInfo",
     "ProviderError",
-    "ProviderSpec",
+    "ReconnectPolicy",
     "RouteCall",
-    "RouteSpec",
     "SemanticVAD",
     "ServerVAD",
     "Session",
@@ -177,23 +151,16 @@ __all__ = [
     "ToolDefinition",
     "ToolError",
     "ToolOutcome",
-    "TransportSpec",
     "TurnMetrics",
     "UnsupportedTransport",
     "__version__",
-    "actions",
     "bind_context",
     "capabilities",
     "configure_logging",
     "connect",
     "events",
     "get_logger",
-    "get_plugin_manager",
-    "hookimpl",
     "open_session",
-    "register",
-    "resolve",
     "run",
     "tool",
-    "unregister",
 ]

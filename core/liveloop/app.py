@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
+import os
+import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .calls import CallControl, PhoneCall
@@ -37,6 +42,17 @@ class Handler:
     function: SessionHandler
     options: dict[str, Any] = field(default_factory=dict)
     tools: tuple[Callable[..., Any] | Tool, ...] = ()
+    record_dir: Path | None = None
+    """Where each of its sessions is recorded (a WAV and a transcript per session)."""
+
+    def recording(self, record_dir: str | os.PathLike[str] | None = None) -> Path | None:
+        """The recording path (no suffix) for a new session: in ``record_dir`` (default:
+        the handler's), named by time and handler, or ``None`` when not recording."""
+        folder = Path(record_dir) if record_dir is not None else self.record_dir
+        if folder is None:
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return folder / f"{stamp}-{self.name}-{uuid.uuid4().hex[:6]}"
 
     def config(self, **overrides: Any) -> SessionConfig:
         """The session configuration this handler runs with (``overrides`` applied)."""
@@ -73,23 +89,35 @@ class App:
         name: str | None = None,
         *,
         tools: Iterable[Callable[..., Any] | Tool] = (),
+        record_dir: str | os.PathLike[str] | None = None,
         **options: Any,
     ) -> Callable[[SessionHandler], SessionHandler]:
         """Declare a handler: ``@app.session("concierge", instructions=..., tools=[...])``.
 
         The options are validated now, so a mistake fails at import, not at the first call.
+        ``record_dir`` records every session of the handler there (a WAV and a JSON Lines
+        transcript each, see :mod:`liveloop.recording`).
         """
 
         def decorate(function: SessionHandler) -> SessionHandler:
             handler_name = name or function.__name__
             if handler_name in self.handlers:
                 raise LiveloopError(f"a session handler named {handler_name!r} already exists")
-            handler = Handler(handler_name, function, {**self.defaults, **options}, tuple(tools))
+            folder = Path(record_dir) if record_dir is not None else None
+            options_ = {**self.defaults, **options}
+            handler = Handler(handler_name, function, options_, tuple(tools), folder)
             handler.config()  # validate early
             self.handlers[handler_name] = handler
             return function
 
         return decorate
+
+    def record_to(self, record_dir: str | os.PathLike[str]) -> None:
+        """Record every session of every handler declared so far in ``record_dir``
+        (``liveloop serve --record DIR``); see :mod:`liveloop.recording`."""
+        folder = Path(record_dir)
+        for name, handler in self.handlers.items():
+            self.handlers[name] = dataclasses.replace(handler, record_dir=folder)
 
     def handler(self, name: str | None = None) -> Handler:
         """The handler called ``name`` (or the only one)."""
@@ -140,10 +168,15 @@ class App:
 
         ``call`` and ``call_control`` make the session serve a phone call (servers pass
         them). On exit the handler is cancelled if still running and the session closed.
+        ``record=PATH`` or ``record_dir=DIR`` record this session (``record_dir`` defaults
+        to the handler's; see :mod:`liveloop.recording`).
         """
         handler = self.handler(name)
+        record = overrides.pop("record", None) or handler.recording(
+            overrides.pop("record_dir", None)
+        )
         options = {**handler.options, **overrides}
-        async with connect(tools=handler.tools, **options) as session:
+        async with connect(tools=handler.tools, record=record, **options) as session:
             if call is not None and call_control is not None:
                 session.attach_call(call, call_control)
             task = asyncio.create_task(

@@ -7,6 +7,7 @@ to ``0.5``), NaN, negative durations and out-of-range values raise
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from pydantic import (
 )
 
 from ._model import StrictModel
+from .errors import ConfigError
 
 __all__ = [
     "AudioFormat",
@@ -72,15 +74,22 @@ TurnDetection = Annotated[ServerVAD | SemanticVAD, Field(discriminator="type")]
 
 
 class InputTranscription(StrictModel):
-    """Transcription of the user's audio, which gives spoken turns their ``text``."""
+    """Transcription of the user's audio, which gives spoken turns their ``text``.
 
-    model: StrictStr = "gpt-4o-mini-transcribe"
+    ``model`` ``None`` takes the provider's transcription model (its spec's defaults).
+    """
+
+    model: Annotated[StrictStr, Field(min_length=1)] | None = None
     language: StrictStr | None = None
     prompt: StrictStr | None = None
 
 
 class AudioFormat(StrictModel):
-    """PCM16 mono little-endian at ``rate`` Hz, or 8 kHz G.711 (µ-law / A-law)."""
+    """PCM16 mono little-endian at ``rate`` Hz, or 8 kHz G.711 (µ-law / A-law).
+
+    A session that leaves its ``input_audio`` / ``output_audio`` unset takes the
+    provider's formats (its spec's defaults), not this model's own field defaults.
+    """
 
     encoding: Literal["pcm16", "g711_ulaw", "g711_alaw"] = "pcm16"
     rate: Annotated[StrictInt, Field(ge=8000, le=48000)] = 24000
@@ -126,11 +135,18 @@ class SessionConfig(StrictModel):
     """Everything one session needs: which provider and transport, and what to ask of them.
 
     Defaults are what a voice app expects: server VAD, input transcription on (so spoken
-    turns have text), PCM16 mono 24 kHz both ways, and the model answering turns on its
-    own (``auto_respond``). ``api_key`` is a secret: it never appears in ``repr`` or logs.
-    ``extras`` is merged into the provider's session configuration as is. ``call_id``
-    attaches the session to a call that already exists (sideband transports: the call's
-    media flows between the end user and the provider, the control events through here).
+    turns have text), and the model answering turns on its own (``auto_respond``).
+    ``api_key`` is a secret: it never appears in ``repr`` or logs. ``extras`` is merged
+    into the provider's session configuration as is. ``call_id`` attaches the session to
+    a call that already exists (sideband transports: the call's media flows between the
+    end user and the provider, the control events through here).
+
+    What depends on the provider comes from the provider: a field a session leaves unset
+    (or ``None``: ``provider``, ``transport``, ``model``, ``voice``) takes the value the
+    provider plugin declares in its spec's ``defaults`` when the session opens — the
+    transport, model, voice, audio formats and transcription model. ``provider`` unset
+    picks the installed provider (see :func:`liveloop.connect`). A live session's
+    ``session.config`` has them all filled in.
 
     ``dtmf_turns`` makes the keys a phone caller presses come back from ``input()`` as
     turns (``channel="dtmf"``), ended by ``#`` or ``dtmf_pause_ms`` without a key.
@@ -140,14 +156,14 @@ class SessionConfig(StrictModel):
     the session rolls over to a fresh connection at a quiet moment.
     """
 
-    provider: StrictStr = "openai"
-    transport: StrictStr = "websocket"
-    model: Annotated[StrictStr, Field(min_length=1)] = "gpt-realtime"
+    provider: Annotated[StrictStr, Field(min_length=1)] | None = None
+    transport: Annotated[StrictStr, Field(min_length=1)] | None = None
+    model: Annotated[StrictStr, Field(min_length=1)] | None = None
     api_key: SecretStr | None = None
     base_url: StrictStr | None = None
     call_id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")] | None = None
     instructions: StrictStr = ""
-    voice: Annotated[StrictStr, Field(min_length=1)] = "marin"
+    voice: Annotated[StrictStr, Field(min_length=1)] | None = None
     output_modalities: tuple[Literal["audio", "text"], ...] = ("audio",)
     turn_detection: TurnDetection | None = Field(default_factory=ServerVAD)
     input_transcription: InputTranscription | None = Field(default_factory=InputTranscription)
@@ -206,5 +222,49 @@ class SessionConfig(StrictModel):
 
     @property
     def pair(self) -> str:
-        """The ``provider/transport`` pair this config asks for."""
-        return f"{self.provider}/{self.transport}"
+        """The ``provider/transport`` pair this config asks for (``?`` where still unset)."""
+        return f"{self.provider or '?'}/{self.transport or '?'}"
+
+    def with_defaults(self, defaults: Mapping[str, Any]) -> SessionConfig:
+        """This config with ``defaults`` (SessionConfig fields, as a provider's spec
+        declares them) filled in where the session left a field unset.
+
+        A field the session set wins, except ``None`` for ``provider``, ``transport``,
+        ``model`` and ``voice``, which means "the provider's". Nested settings merge
+        field by field (``InputTranscription(language="fr")`` keeps the provider's
+        transcription model). A config that already has every default is returned as is.
+        """
+        if not defaults:
+            return self
+        dumped = self.model_dump()
+        given = {name: dumped[name] for name in self.model_fields_set}
+        mine = {
+            name: value
+            for name, value in given.items()
+            if not (value is None and name in _PROVIDER_CHOSEN)
+        }
+        merged = _merge_defaults(dict(defaults), mine)
+        if merged == given:
+            return self
+        try:
+            return SessionConfig.model_validate(merged)
+        except ConfigError as exc:
+            raise ConfigError(f"provider defaults: {exc}", exc.errors) from None
+
+
+_PROVIDER_CHOSEN = ("provider", "transport", "model", "voice")
+"""Fields whose ``None`` means "the provider's default"."""
+
+
+def _merge_defaults(defaults: dict[str, Any], mine: dict[str, Any]) -> dict[str, Any]:
+    # A nested setting the session gave is whole, except that a None inside it leaves the
+    # provider's value in place (InputTranscription(language="fr") keeps its model).
+    merged = dict(defaults)
+    for key, value in mine.items():
+        default = merged.get(key)
+        if isinstance(value, dict) and isinstance(default, dict):
+            kept = {k: v for k, v in value.items() if v is not None or k not in default}
+            merged[key] = {**default, **kept}
+        else:
+            merged[key] = value
+    return merged

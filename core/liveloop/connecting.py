@@ -13,14 +13,14 @@ from pydantic import SecretStr
 from .codec import EventCodec
 from .config import SessionConfig
 from .errors import ConfigError, ConnectionLost
-from .matrix import resolve
-from .plugins import PluginManager
+from .matrix import Capability, default_provider, resolve
+from .plugins import PluginManager, Registered, get_plugin_manager
 from .session import Session
-from .specs import ProviderSpec
+from .specs import ProviderSpec, TransportSpec
 from .tools import Tool, tools_from
 from .transport import Connection
 
-__all__ = ["connect", "open_session"]
+__all__ = ["connect", "open_session", "resolve_config"]
 
 
 async def open_session(
@@ -35,8 +35,9 @@ async def open_session(
 
     ``options`` are :class:`SessionConfig` fields; with ``config`` given they override
     it. ``tools`` are Python functions (or :class:`Tool` objects) the model may call.
-    ``api_key`` and ``base_url`` default to the provider's environment variables
-    (``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` for OpenAI) and then its public endpoint.
+    Fields left unset take the provider's defaults (:func:`resolve_config`); ``api_key``
+    and ``base_url`` default to the provider's environment variables (for OpenAI,
+    ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``) and then its public endpoint.
 
     Raises :class:`ConfigError` for invalid options, :class:`UnsupportedTransport` for a
     pair no installed plugin implements, :class:`ProviderError` when the provider refuses
@@ -44,16 +45,17 @@ async def open_session(
     ``connect_timeout``.
     """
     built_tools = tools_from(tools)
-    data: dict[str, Any] = config.model_dump() if config is not None else {}
+    # Only what was set: what the session leaves unset, the provider's defaults fill in.
+    data: dict[str, Any] = config.model_dump(exclude_unset=True) if config is not None else {}
     data.update(options)
     if built_tools:
         data["tools"] = [
             *[t for t in data.get("tools", ()) if _tool_name(t) not in built_tools],
             *(tool.definition for tool in built_tools.values()),
         ]
-    resolved = SessionConfig.model_validate(data)
-    provider, transport, capability = resolve(resolved.provider, resolved.transport, plugins)
-    resolved = _with_provider_defaults(resolved, provider.spec)
+    resolved, provider, transport, capability = resolve_config(
+        SessionConfig.model_validate(data), plugins
+    )
     connector = transport.spec.connector
 
     async def reopen() -> tuple[EventCodec, Connection]:
@@ -89,6 +91,7 @@ async def connect(
     *,
     tools: Iterable[Callable[..., Any] | Tool] = (),
     plugins: PluginManager | None = None,
+    record: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> AsyncIterator[Session]:
     """``async with liveloop.connect(...) as session:`` — a live session, closed on exit.
@@ -96,16 +99,46 @@ async def connect(
     Takes a :class:`SessionConfig` and/or its fields as keywords, for example
     ``connect(provider="openai", transport="websocket", model="gpt-realtime",
     instructions="...", tools=[book_table])``. See :func:`open_session` for errors.
+    ``record="calls/first"`` records the session to ``calls/first.wav`` and
+    ``calls/first.jsonl`` (see :mod:`liveloop.recording`).
     """
     session = await open_session(config, tools=tools, plugins=plugins, **options)
+    recorder = None
+    if record is not None:
+        from .recording import Recorder
+
+        recorder = Recorder(session, record)
     try:
         yield session
     finally:
         await session.close()
+        if recorder is not None:
+            await recorder.close()
 
 
 def _tool_name(tool: Any) -> str:
     return str(tool["name"] if isinstance(tool, dict) else tool.name)
+
+
+def resolve_config(
+    config: SessionConfig, plugins: PluginManager | None = None
+) -> tuple[SessionConfig, Registered[ProviderSpec], Registered[TransportSpec], Capability]:
+    """``config`` as a session runs it, with the installed implementation of its pair.
+
+    The provider is the one named, else the installed one (:func:`default_provider`);
+    the transport the one named, else the provider's default; every field the session
+    left unset takes the provider's ``defaults``, then its key and endpoint from the
+    environment. Raises :class:`UnsupportedTransport` or :class:`ConfigError`.
+    """
+    name = config.provider or default_provider(plugins)
+    spec = (plugins or get_plugin_manager()).providers().get(name)
+    transport = config.transport or (spec.spec.defaults.get("transport") if spec else "?")
+    if not isinstance(transport, str):
+        raise ConfigError(f"transport: name one (provider {name} declares no default)")
+    provider, transport_reg, capability = resolve(name, transport, plugins)
+    named = config.model_copy(update={"provider": name, "transport": transport})
+    resolved = _with_provider_defaults(named.with_defaults(provider.spec.defaults), provider.spec)
+    return resolved, provider, transport_reg, capability
 
 
 def _with_provider_defaults(config: SessionConfig, spec: ProviderSpec) -> SessionConfig:

@@ -2,7 +2,9 @@
 
 Each line typed is a user turn (``send_text``); the assistant's replies, tool calls and
 results print as they happen. By default the handler runs against the bundled emulator
-(optionally with a reply script); with ``live`` against OpenAI (``OPENAI_API_KEY``).
+(optionally with a reply script); with ``live`` against the provider's public endpoint
+(for OpenAI, with ``OPENAI_API_KEY``). What is specific to the handler's provider (its key
+variable, how a session reaches the emulator) comes from the provider's plugin.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from typing import Any, TextIO
 from .app import App
 from .demo.transcript import Follower, Transcript
 from .errors import LiveloopError
+from .specs import ProviderSpec
+from .tools import Tool
 
 __all__ = ["ConsoleError", "load_app", "run_console"]
 
-CONSOLE_KEY = "sk-liveloop-console"
 ANSWER_TIMEOUT = 20.0
 QUIET_S = 1.0
 """How long the console waits, once the input has ended, for the replies still due."""
@@ -48,13 +51,28 @@ def load_app(target: str) -> App:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConsoleError(f"cannot import {module_name!r}: {exc}") from exc
-    app = getattr(module, attribute or "app", None)
+    attribute = attribute or "app"
+    if not hasattr(module, attribute):
+        raise ConsoleError(f"module {module_name!r} has no attribute {attribute!r}")
+    app = getattr(module, attribute)
     if not isinstance(app, App):
         raise ConsoleError(f"{target!r} is not a liveloop.App (found {type(app).__name__})")
     return app
 
 
-def _read_lines(
+def _provider(name: Any) -> ProviderSpec:
+    from .matrix import default_provider
+    from .plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    chosen = name if isinstance(name, str) else default_provider(manager)
+    registered = manager.providers().get(chosen)
+    if registered is None:
+        raise ConsoleError(f"provider {chosen} is not installed (see `liveloop plugins`)")
+    return registered.spec
+
+
+def read_lines(
     stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
 ) -> None:
     # A daemon thread, so a pending readline never keeps the process alive at exit.
@@ -73,21 +91,26 @@ async def run_console(
     live: bool = False,
     script: Path | None = None,
     stream: TextIO | None = None,
+    record: Path | None = None,
 ) -> None:
     """Run ``target``'s handler and feed it the lines read from ``stream`` (stdin).
 
     Ends when the input ends (end of file, Ctrl-D) or the handler returns.
     """
     app = load_app(target)
+    spec = _provider(app.handler(session).options.get("provider"))
     transcript = Transcript()
     async with AsyncExitStack() as stack:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"provider": spec.name}
         if live:
-            if not os.environ.get("OPENAI_API_KEY"):
+            key = spec.api_key_env
+            if key and not os.environ.get(key):
                 raise ConsoleError(
-                    "--live talks to OpenAI and needs OPENAI_API_KEY in the environment"
+                    f"--live talks to {spec.name} and needs {key} in the environment"
                 )
         else:
+            if spec.emulator is None:
+                raise ConsoleError(f"provider {spec.name} cannot run on the bundled emulator")
             try:
                 from liveloop_emulator import Emulator, load_script
             except ImportError:
@@ -96,14 +119,27 @@ async def run_console(
                 ) from None
             rules = load_script(script) if script is not None else []
             emulator = await stack.enter_async_context(Emulator(script=rules))
-            options = {"api_key": CONSOLE_KEY, "base_url": emulator.base_url}
+            options = {**spec.emulator.options(emulator), **options}
+        if record is not None:
+            options["record"] = record
         run = await stack.enter_async_context(app.start(session, **options))
-        where = "OpenAI" if live else f"the bundled emulator at {options['base_url']}"
+        where = (
+            f"{spec.name}'s public endpoint"
+            if live
+            else f"the bundled emulator at {options.get('base_url')}"
+        )
         transcript.info(f"{target} on {where}. Type a line per turn; Ctrl-D ends.")
+        tools = [Tool.from_function(tool).definition.name for tool in run.handler.tools]
+        if tools and not live and script is None:
+            transcript.info(
+                f"The handler has tools ({', '.join(tools)}); the emulator calls one only when a"
+                ' reply rule says so: --script rules.json with [{"match": "regex", "tool":'
+                f' "{tools[0]}", "arguments": {{...}}}}] (see docs/emulator.md).'
+            )
         follower = Follower(run.session, transcript, decode_audio=not live, show_turns=True)
         following = asyncio.create_task(follower.run())
         lines: asyncio.Queue[str | None] = asyncio.Queue()
-        _read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
+        read_lines(stream or sys.stdin, asyncio.get_running_loop(), lines)
         sent = 0
         try:
             while not run.task.done():

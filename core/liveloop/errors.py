@@ -52,7 +52,10 @@ class UnsupportedTransport(LiveloopError):
     """The provider/transport pair asked for is not in the capability matrix.
 
     ``available`` lists the pairs that are installed (``"provider/transport"``);
-    ``install_hint`` names the package that would add the pair, where known.
+    ``install_hint`` names the package that would add the pair, where the installed
+    plugins declare it; ``reason`` replaces it when something else explains the miss
+    (a misspelled ``LIVELOOP_PLUGINS``). An empty ``provider`` means no pair is
+    installed at all.
     """
 
     def __init__(
@@ -61,14 +64,21 @@ class UnsupportedTransport(LiveloopError):
         transport: str,
         available: Sequence[str],
         install_hint: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         self.provider = provider
         self.transport = transport
         self.available = list(available)
         self.install_hint = install_hint
         pairs = ", ".join(self.available) if self.available else "none"
-        message = f"{provider}/{transport} is not available (installed pairs: {pairs})"
-        if install_hint:
+        if provider:
+            message = f"{provider}/{transport} is not available (installed pairs: {pairs})"
+        else:
+            message = "no provider/transport pair is installed"
+        if reason:
+            message += f"; {reason}"
+        elif install_hint:
             message += f"; install {install_hint} to add it"
         super().__init__(message)
 

@@ -1,6 +1,6 @@
 """Every hook a liveloop plugin can implement.
 
-Plugins implement hooks with ``@liveloop.hookimpl`` on functions named exactly like the
+Plugins implement hooks with ``@liveloop.plugin.hookimpl`` on functions named exactly like the
 specs below (a misspelled name or an unknown argument is an error when the plugin is
 loaded). Each spec is documented with the same template: a summary line, then
 ``For:`` (what it is for), ``Called:`` (when it is called), ``Arguments:`` and
@@ -35,7 +35,7 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
     Called: once, the first time liveloop needs the provider list after plugins load or
     change (``liveloop.capabilities()``, ``liveloop.connect()``, ``liveloop plugins``).
     Arguments:
-        register: call it once per provider with a :class:`~liveloop.ProviderSpec`.
+        register: call it once per provider with a :class:`~liveloop.plugin.ProviderSpec`.
     Returns: nothing; registering the same provider name from two plugins is an error.
     """
 
@@ -48,7 +48,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
     Called: once, the first time liveloop needs the transport list after plugins load
     or change. A pair is only offered when its provider is registered too.
     Arguments:
-        register: call it once per pair with a :class:`~liveloop.TransportSpec`.
+        register: call it once per pair with a :class:`~liveloop.plugin.TransportSpec`.
     Returns: nothing; registering the same pair from two plugins is an error.
     """
 
@@ -76,7 +76,7 @@ def register_routes(register: Callable[[RouteSpec], None]) -> None:
     builds its app; not at import or ``liveloop plugins`` time, so route code (and
     Starlette) is only loaded by a server.
     Arguments:
-        register: call it once per group of routes with a :class:`~liveloop.RouteSpec`.
+        register: call it once per group of routes with a :class:`~liveloop.plugin.RouteSpec`.
     Returns: nothing; two plugins serving the same method and path is an error when
     the server starts.
     """

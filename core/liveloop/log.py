@@ -46,7 +46,8 @@ _SECRET_TEXT = re.compile(
     r"(?P<sk>\bsk-[A-Za-z0-9_\-]{4,})"
     r"|(?P<ek>\bek_[A-Za-z0-9_\-]{4,})"
     r"|(?P<bearer>\b[Bb]earer\s+[^\s'\",}]+)"
-    r"|(?P<subproto>openai-insecure-api-key\.[^\s'\",]+)"
+    # A key carried in a WebSocket subprotocol, as browsers must: "<vendor>-api-key.<key>".
+    r"|(?P<subproto>\b[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*-api-key\.)[^\s'\",]+"
 )
 
 
@@ -65,7 +66,7 @@ def _mask_text(match: re.Match[str]) -> str:
         return "ek_" + MASK
     if kind == "bearer":
         return "Bearer " + MASK
-    return "openai-insecure-api-key." + MASK
+    return match.group("subproto") + MASK
 
 
 def redact(value: Any, _depth: int = 0) -> Any:

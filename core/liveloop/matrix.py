@@ -6,20 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import UnsupportedTransport
+from .errors import ConfigError, PluginError, UnsupportedTransport
 from .features import Features
 from .plugins import PluginManager, Registered, get_plugin_manager
 from .specs import ProviderSpec, TransportSpec
 
-__all__ = ["Capability", "capabilities", "resolve"]
-
-# Where a well-known pair (or provider) comes from, for the hint in UnsupportedTransport.
-KNOWN_PACKAGES: dict[tuple[str, str | None], str] = {
-    ("openai", None): "liveloop-openai",
-    ("openai", "websocket"): "liveloop-openai-websocket",
-    ("openai", "webrtc"): "liveloop-openai-webrtc",
-    ("openai", "webrtc_sideband"): "liveloop-openai-webrtc",
-}
+__all__ = ["Capability", "capabilities", "default_provider", "install_hint", "resolve"]
 
 
 class Capability(BaseModel):
@@ -46,6 +38,10 @@ def capabilities(manager: PluginManager | None = None) -> list[Capability]:
 
     A transport registered for a provider that no plugin provides is left out: a pair
     that no installed code can carry is never listed. Sorted by provider, then transport.
+
+    Raises :class:`~liveloop.PluginError` naming the pair when its transport claims an
+    audio format its provider's codec does not speak: a claimed format is never lost
+    silently in the intersection.
     """
     manager = manager or get_plugin_manager()
     providers = manager.providers()
@@ -54,6 +50,7 @@ def capabilities(manager: PluginManager | None = None) -> list[Capability]:
         prov = providers.get(provider)
         if prov is None:
             continue
+        _check_formats(prov, reg)
         rows.append(
             Capability(
                 provider=provider,
@@ -69,13 +66,32 @@ def capabilities(manager: PluginManager | None = None) -> list[Capability]:
     return rows
 
 
+def _check_formats(
+    provider: Registered[ProviderSpec], transport: Registered[TransportSpec]
+) -> None:
+    lost = [
+        fmt
+        for fmt in transport.spec.features.audio_formats
+        if fmt not in provider.spec.features.audio_formats
+    ]
+    if lost:
+        spoken = ", ".join(provider.spec.features.audio_formats) or "none"
+        raise PluginError(
+            f"{transport.spec.pair} ({transport.distribution} {transport.version}, plugin "
+            f"{transport.plugin!r}) claims audio format(s) {', '.join(lost)} that provider "
+            f"{provider.spec.name}'s codec ({provider.distribution}) does not speak "
+            f"(it speaks: {spoken})"
+        )
+
+
 def resolve(
     provider: str, transport: str, manager: PluginManager | None = None
 ) -> tuple[Registered[ProviderSpec], Registered[TransportSpec], Capability]:
     """Find the installed implementation of ``provider/transport``.
 
-    Raises :class:`UnsupportedTransport` naming the installed pairs and, where known, the
-    package that would add the one asked for.
+    Raises :class:`UnsupportedTransport` naming the installed pairs and, where the
+    installed plugins say (:func:`install_hint`), the packages that would add the one
+    asked for.
     """
     manager = manager or get_plugin_manager()
     rows = capabilities(manager)
@@ -83,8 +99,54 @@ def resolve(
         if row.provider == provider and row.transport == transport:
             return manager.providers()[provider], manager.transports()[(provider, transport)], row
     available = [f"{row.provider}/{row.transport}" for row in rows]
-    hint = KNOWN_PACKAGES.get((provider, transport))
-    if provider not in manager.providers() and (provider, None) in KNOWN_PACKAGES:
-        provider_hint = KNOWN_PACKAGES[(provider, None)]
-        hint = f"{provider_hint} and {hint}" if hint else provider_hint
-    raise UnsupportedTransport(provider, transport, available, hint)
+    unknown = manager.unknown_allowed()
+    if unknown is not None:
+        raise UnsupportedTransport(provider, transport, available, reason=unknown)
+    raise UnsupportedTransport(
+        provider, transport, available, install_hint(provider, transport, manager)
+    )
+
+
+def install_hint(provider: str, transport: str, manager: PluginManager | None = None) -> str | None:
+    """The packages that would add ``provider/transport``, as the installed plugins
+    declare them: the provider's ``transport_packages`` name the transport's package, an
+    installed transport's ``provider_package`` names the provider's. ``None`` when no
+    installed plugin knows."""
+    manager = manager or get_plugin_manager()
+    packages: list[str] = []
+    prov = manager.providers().get(provider)
+    if prov is None:
+        packages += sorted(
+            {
+                reg.spec.provider_package
+                for (name, _), reg in manager.transports().items()
+                if name == provider and reg.spec.provider_package
+            }
+        )
+    else:
+        package = prov.spec.transport_packages.get(transport)
+        if package and (provider, transport) not in manager.transports():
+            packages.append(package)
+    return " and ".join(packages) or None
+
+
+def default_provider(manager: PluginManager | None = None) -> str:
+    """The provider that serves a session naming none: the installed provider with the
+    highest ``priority`` (see :class:`~liveloop.plugin.ProviderSpec`).
+
+    Raises :class:`UnsupportedTransport` when no provider is installed and
+    :class:`~liveloop.ConfigError` when two providers tie.
+    """
+    manager = manager or get_plugin_manager()
+    providers = manager.providers()
+    if not providers:
+        raise UnsupportedTransport("", "", [], None)
+    ranked = sorted(providers, key=lambda name: (-providers[name].spec.priority, name))
+    top = providers[ranked[0]].spec.priority
+    tied = [name for name in ranked if providers[name].spec.priority == top]
+    if len(tied) > 1:
+        raise ConfigError(
+            f"provider: name one of the installed providers {', '.join(tied)} "
+            "(they have the same priority)"
+        )
+    return ranked[0]

@@ -95,6 +95,8 @@ class PluginManager:
         self._origins: dict[str, _Origin] = {}
         self._load_errors: list[PluginInfo] = []
         self._entry_points_loaded = False
+        self._installed_names: list[str] = []
+        self._unknown_allowed: tuple[str, ...] = ()
         self._cache = _Cache()
         self._lock = threading.RLock()
 
@@ -111,10 +113,14 @@ class PluginManager:
                 return
             self._entry_points_loaded = True
             allowed = _allowed_plugins()
+            allowed_seen: set[str] = set()
             for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
                 dist = entry_point.dist
                 dist_name = dist.name if dist is not None else entry_point.name
                 version = dist.version if dist is not None else "unknown"
+                self._installed_names.append(entry_point.name)
+                if allowed is not None and allowed & {entry_point.name, dist_name}:
+                    allowed_seen.update(allowed & {entry_point.name, dist_name})
                 if allowed is not None and not {entry_point.name, dist_name} & allowed:
                     continue
                 if self._pm.has_plugin(entry_point.name):
@@ -133,6 +139,20 @@ class PluginManager:
                         distribution=dist_name,
                         error=error,
                     )
+            self._unknown_allowed = tuple(sorted((allowed or set()) - allowed_seen))
+
+    def unknown_allowed(self) -> str | None:
+        """Why plugins are missing when ``LIVELOOP_PLUGINS`` names one that is not installed
+        (a misspelling, say); ``None`` when every name it lists was found."""
+        self.load_entry_points()
+        if not self._unknown_allowed:
+            return None
+        names = ", ".join(repr(name) for name in self._unknown_allowed)
+        installed = ", ".join(sorted(set(self._installed_names))) or "none"
+        return (
+            f"{PLUGINS_ENV} names {names}, which is not an installed plugin "
+            f"(installed plugins: {installed})"
+        )
 
     def register(self, plugin: object, name: str | None = None) -> str:
         """Register a plugin object (a module or an object with hookimpls); return its name.
@@ -222,7 +242,11 @@ class PluginManager:
                 callers = self._pm.get_hookcallers(plugin) or []
                 hooks = tuple(sorted(caller.name for caller in callers))
                 loaded.append(PluginInfo(name, origin.distribution, origin.version, hooks))
-            return sorted(loaded, key=lambda info: info.name) + list(self._load_errors)
+            unknown = [
+                PluginInfo(name, "-", "-", error=f"not installed (named in {PLUGINS_ENV})")
+                for name in self._unknown_allowed
+            ]
+            return sorted(loaded, key=lambda info: info.name) + list(self._load_errors) + unknown
 
     def _impls(self, hook: str) -> Iterator[pluggy.HookImpl]:
         caller: pluggy.HookCaller = getattr(self._pm.hook, hook)

@@ -2,7 +2,7 @@
 
 The session runtime acts on the *kind* of an error, never on a provider's code: a
 provider plugin lists its codes in a :class:`ProviderErrors` on its
-:class:`~liveloop.ProviderSpec` (for example, the code OpenAI sends when a response is
+:class:`~liveloop.plugin.ProviderSpec` (for example, the code OpenAI sends when a response is
 requested while another is active is a ``response_active`` code).
 """
 

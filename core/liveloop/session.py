@@ -13,7 +13,7 @@ The session is a facade: the work is done by the components in :mod:`liveloop._r
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Literal
 
 from ._fanout import Fanout
@@ -27,13 +27,14 @@ from ._runtime.playback import AudioOut, Playback
 from ._runtime.recovery import UPDATE_TIMEOUT, Recovery, Reopen
 from ._runtime.responses import Responses
 from ._runtime.tasks import Tasks
+from ._runtime.telemetry import Telemetry, telemetry_for
 from ._runtime.toolrunner import ToolRunner
 from ._runtime.userinput import UserInput
 from .actions import CancelResponse, CreateResponse, SendText
 from .calls import CallControl, PhoneCall
 from .codec import EventCodec
 from .config import SessionConfig
-from .errors import LiveloopError, SessionClosed
+from .errors import ConnectionLost, LiveloopError, ProviderError, SessionClosed
 from .events import Closed, Event, ResponseDone, SessionStarted, ToolCall
 from .features import Features
 from .log import bind_context, get_logger
@@ -78,6 +79,7 @@ class Session:
         self._close_reason: SessionClosed | None = None
         self._events: Fanout[Event] = Fanout(_EVENT_BUFFER)
         self._tasks = Tasks(f"liveloop-{self.id}")
+        self._telemetry: Telemetry | None = None
         ctx = self._ctx = Context(
             session_id=self.id,
             config=config,
@@ -86,8 +88,10 @@ class Session:
             publish=self._publish,
             tasks=self._tasks,
         )
-        ctx.log = {"session_id": self.id, "provider": config.provider}
-        ctx.log["transport"] = config.transport
+        # A session's config is resolved (connect() names its pair): "?" never shows.
+        ctx.log = {"session_id": self.id, "provider": config.provider or "?"}
+        ctx.log["transport"] = config.transport or "?"
+        self._telemetry = telemetry_for(ctx, config.model)
         if config.call_id is not None:
             ctx.log["call_id"] = config.call_id
         self._max_session_seconds = config.max_session_seconds or max_session_seconds
@@ -123,10 +127,17 @@ class Session:
         """Start reading and writing, send the configuration, wait until it is applied."""
         with bind_context(**self._ctx.log):
             self._link.start()
+            self._recovery.watch_idle(self._responses.idle)
             if self._max_session_seconds is not None:
                 self._recovery.start_rollover(self._max_session_seconds, self._responses.idle)
         try:
             await self._confirmations.apply(self.config, timeout=self.config.connect_timeout)
+        except SessionClosed as exc:
+            await self.close()
+            refusal = self._refusal(exc)
+            if refusal is not None:
+                raise refusal from None
+            raise
         except BaseException:
             await self.close()
             raise
@@ -136,6 +147,22 @@ class Session:
     def call(self) -> PhoneCall | None:
         """The phone call this session serves (``None`` outside phone calls)."""
         return self._phone.call
+
+    def _refusal(self, closed: SessionClosed) -> ProviderError | None:
+        # A provider that refuses by closing the link (a bad key) ends connect() with a
+        # ProviderError naming the cause, as a refused handshake does.
+        lost = closed.cause
+        if not isinstance(lost, ConnectionLost) or lost.close_code is None:
+            return None
+        errors = self._ctx.errors
+        kind = errors.classify_close(lost.close_code, lost.close_reason)
+        if not errors.ends_session(kind):
+            return None
+        reason = f": {lost.close_reason}" if lost.close_reason else ""
+        return ProviderError(
+            f"the provider refused the session ({kind}; code {lost.close_code}{reason})",
+            code="invalid_api_key" if kind == "authentication" else f"close_{lost.close_code}",
+        )
 
     @property
     def config(self) -> SessionConfig:
@@ -187,6 +214,8 @@ class Session:
         await self._link.close()
         await self._tasks.close(CLOSE_TIMEOUT)
         error = None if reason.cause is None else str(reason)
+        if self._telemetry is not None:
+            self._telemetry.close(error)
         self._publish(Closed(reason=reason.reason, error=error))
         self._events.close()
         level = "info" if reason.cause is None else "warning"
@@ -217,6 +246,8 @@ class Session:
             raise self._close_reason
 
     def _publish(self, event: Event) -> None:
+        if self._telemetry is not None:
+            self._telemetry.seen(event)
         self._events.publish(event)
         self._ctx.metrics.events_dropped = self._events.dropped
 
@@ -262,6 +293,12 @@ class Session:
         self._ensure_open()
         await self._input.send_audio(pcm)
 
+    def tap_audio_in(self, listener: Callable[[bytes], None]) -> Callable[[], None]:
+        """Call ``listener`` with every chunk :meth:`send_audio` takes (PCM16 at the input
+        format), until the returned function is called: for recorders and level meters,
+        so it must not block."""
+        return self._input.tap(listener)
+
     async def commit_audio(self) -> None:
         """End the user's turn now (for sessions without turn detection)."""
         self._ensure_open()
@@ -284,6 +321,8 @@ class Session:
         """
         self._ensure_open()
         speech = Speech(f"say_{self._ctx.next_id()}", text, self._cancel_speech)
+        if self._telemetry is not None:
+            self._telemetry.speech(speech, "say")
         self._responses.request(CreateResponse(say=text), "say", speech)
         return speech
 
@@ -296,6 +335,8 @@ class Session:
         """
         self._ensure_open()
         speech = Speech(f"respond_{self._ctx.next_id()}", "", self._cancel_speech)
+        if self._telemetry is not None:
+            self._telemetry.speech(speech, "respond")
         self._responses.request(CreateResponse(instructions=instructions), "respond", speech)
         return speech
 

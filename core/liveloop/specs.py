@@ -2,30 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from .codec import CodecFactory
 from .features import Features
 from .provider_errors import ProviderErrors
 from .transport import Connector
 
+if TYPE_CHECKING:
+    from .testing.target import EmulatedProvider
+
 __all__ = ["ProviderSpec", "RouteSpec", "TransportSpec"]
+
+
+def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
 
 
 @dataclass(frozen=True)
 class ProviderSpec:
     """A provider: its ``name``, the ``codec`` factory that speaks its wire protocol, and
-    the ``features`` its protocol supports.
+    the ``features`` its protocol supports. Everything provider-specific that core needs
+    is declared here; core itself names no provider, model or default.
 
-    ``api_key_env`` names the environment variable that holds the key when a session
-    gives none; ``base_url_env`` / ``default_base_url`` do the same for the endpoint.
-
-    ``errors`` classifies the provider's error codes, close codes and close reasons
-    (:class:`~liveloop.provider_errors.ProviderErrors`): which mean "retry", "a response
-    is already active", "authentication refused" or "fatal". The runtime acts on these
-    kinds only; it knows no provider's codes.
+    - ``api_key_env`` names the environment variable that holds the key when a session
+      gives none; ``base_url_env`` / ``default_base_url`` do the same for the endpoint.
+    - ``max_session_seconds``: the provider's session length limit (sessions roll over
+      before it).
+    - ``defaults``: :class:`~liveloop.SessionConfig` fields a session takes when it leaves
+      them unset — typically ``transport`` (the pair to use when none is named),
+      ``model``, ``voice``, ``input_audio`` / ``output_audio`` (``{"encoding": "pcm16",
+      "rate": 24000}``) and ``input_transcription`` (``{"model": ...}``). They are
+      validated as SessionConfig fields when a session opens.
+    - ``transport_packages``: for each transport that a package implements for this
+      provider, that package's distribution name (``{"websocket":
+      "liveloop-acme-websocket"}``): :class:`~liveloop.UnsupportedTransport` suggests it
+      when the pair is asked for but not installed.
+    - ``priority``: when a session names no provider, the installed provider with the
+      highest priority serves it (a tie is an error asking to name one).
+    - ``emulator``: how this provider's sessions run on the bundled emulator, for the
+      test fixtures, ``liveloop demo`` and the conformance kit
+      (:class:`~liveloop.testing.target.EmulatedProvider`); ``None`` when it has none.
+    - ``errors`` classifies the provider's error codes, close codes and close reasons
+      (:class:`~liveloop.provider_errors.ProviderErrors`): which mean "retry", "a response
+      is already active", "authentication refused" or "fatal". The runtime acts on these
+      kinds only; it knows no provider's codes.
     """
 
     name: str
@@ -36,19 +60,33 @@ class ProviderSpec:
     base_url_env: str | None = None
     default_base_url: str | None = None
     max_session_seconds: float | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    transport_packages: Mapping[str, str] = field(default_factory=dict)
+    priority: int = 0
+    emulator: EmulatedProvider | None = None
     errors: ProviderErrors = field(default_factory=ProviderErrors)
+
+    def __post_init__(self) -> None:
+        # Specs are shared by every session: their mappings must not change under them.
+        object.__setattr__(self, "defaults", _frozen(self.defaults))
+        object.__setattr__(self, "transport_packages", _frozen(self.transport_packages))
 
 
 @dataclass(frozen=True)
 class TransportSpec:
     """A transport for one provider: the pair's names, the ``connector`` that negotiates
-    and carries connections, and the ``features`` the transport supports."""
+    and carries connections, and the ``features`` the transport supports.
+
+    ``provider_package`` is the distribution of the provider plugin this transport needs;
+    :class:`~liveloop.UnsupportedTransport` suggests it when that provider is missing.
+    """
 
     provider: str
     transport: str
     connector: Connector
     features: Features
     description: str = ""
+    provider_package: str | None = None
 
     @property
     def pair(self) -> str:

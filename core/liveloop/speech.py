@@ -92,5 +92,8 @@ class Speech:
             # A failure nobody awaits is not an "exception was never retrieved" warning.
             self._done.exception()
 
+    def _on_done(self, callback: Callable[[asyncio.Future[Speech]], None]) -> None:
+        self._done.add_done_callback(callback)
+
     def _closed(self, reason: SessionClosed) -> None:
         self._fail(reason)

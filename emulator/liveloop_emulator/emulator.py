@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -19,7 +21,7 @@ from .realtime import merge_session
 from .records import EmulatorSession
 from .replies import Rule, iter_rules
 from .server import DEFAULT_MODEL, ServerState, build_app, new_call, register_call, template_session
-from .tls import self_signed_certificate
+from .sip import SipCalls, sip_routes
 
 if TYPE_CHECKING:
     from .webrtc import WebRTCCall
@@ -96,6 +98,10 @@ class Emulator:
         self._cert: tuple[Path, Path] | None = None
         self._cert_dir: tempfile.TemporaryDirectory[str] | None = None
         self.app = build_app(self.state, gemini_routes(self.gemini))
+        self.sip = SipCalls(self.state)
+        """SIP calls: ``emu.sip.place_call(url, secret=...)`` rings a webhook."""
+        self.app.state.sip = self.sip
+        self.app.router.routes.extend(sip_routes())
         self._serve_task: asyncio.Task[None] | None = None
 
     # -- configuration and records (shared with the routes through ``state``)
@@ -173,6 +179,8 @@ class Emulator:
             return {}
         if self._cert is None:
             self._cert_dir = tempfile.TemporaryDirectory(prefix="liveloop-emulator-")
+            from .tls import self_signed_certificate  # cryptography: the tls extra
+
             self._cert = self_signed_certificate(Path(self._cert_dir.name), self._url_host)
         cert, key = self._cert
         return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
@@ -217,9 +225,10 @@ class Emulator:
             timeout_graceful_shutdown=1,
             **self._tls_options(),
         )
+        listening = _listen(self.host, self.port)
         server = _EmbeddedServer(config)
         self.state.server = server
-        self._serve_task = asyncio.create_task(server.serve())
+        self._serve_task = asyncio.create_task(server.serve(sockets=[listening]))
         while not server.started:
             if self._serve_task.done():
                 self._serve_task.result()  # raises the startup error
@@ -242,6 +251,7 @@ class Emulator:
             )
         for pending in list(self.state.tasks):
             pending.cancel()
+        await self.sip.aclose()
         server.should_exit = True
         server.force_exit = True
         done, _ = await asyncio.wait({task}, timeout=0.8)
@@ -306,6 +316,21 @@ class Emulator:
         go as fast as the engine takes them. Raises KeyError for an unknown call id.
         """
         await self.calls[call_id].speak(pcm, pace=pace)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # Bound here, not by uvicorn (which exits the process on a bind error inside its task):
+    # a busy or invalid port is then an OSError from start(), with the address in it.
+    if not 0 <= port <= 65535:
+        raise OSError(f"cannot listen on {host}:{port}: the port must be 0-65535")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        error = OSError(f"cannot listen on {host}:{port}: {reason}")
+        error.errno = exc.errno
+        raise error from None
 
 
 class _EmbeddedServer(uvicorn.Server):

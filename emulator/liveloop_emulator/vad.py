@@ -109,8 +109,8 @@ class EnergyVAD:
         if n_frames == 0:
             return []
         frames = np.frombuffer(data[: n_frames * frame_bytes], dtype="<i2").reshape(n_frames, -1)
-        wide = frames.astype(np.int64)
-        energy = np.einsum("ij,ij->i", wide, wide)  # one pass, no per-frame Python work
+        # sum of squares per frame in one pass, accumulated in int64 (no per-frame Python work)
+        energy = np.einsum("ij,ij->i", frames, frames, dtype=np.int64)
         events: list[SpeechStarted | SpeechStopped] = []
         for is_speech in (energy >= self._min_energy).tolist():
             event = self._step(bool(is_speech))

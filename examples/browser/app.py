@@ -67,14 +67,16 @@ def caller_token_routes(server: Server) -> list[Route]:
 class CallerTokenRoutes:
     """Contributes ``/caller_token`` to ``liveloop serve`` (the ``register_routes`` hook)."""
 
-    @liveloop.hookimpl
+    @liveloop.plugin.hookimpl
     def register_routes(self, register: Any) -> None:
-        register(liveloop.RouteSpec(name="browser-example-tokens", routes=caller_token_routes))
+        register(
+            liveloop.plugin.RouteSpec(name="browser-example-tokens", routes=caller_token_routes)
+        )
 
 
 ROUTES_PLUGIN = "browser-example-tokens"
-if ROUTES_PLUGIN not in {info.name for info in liveloop.get_plugin_manager().plugins()}:
-    liveloop.register(CallerTokenRoutes(), name=ROUTES_PLUGIN)
+if ROUTES_PLUGIN not in {info.name for info in liveloop.plugin.get_plugin_manager().plugins()}:
+    liveloop.plugin.register(CallerTokenRoutes(), name=ROUTES_PLUGIN)
 
 app = liveloop.App(
     authorize=authorize,

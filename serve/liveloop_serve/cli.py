@@ -30,7 +30,13 @@ def _rate(value: str, option: str) -> Rate:
 @click.command("serve")
 @click.argument("target", metavar="MODULE:APP")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
 @click.option(
     "--insecure-dev",
     is_flag=True,
@@ -132,6 +138,29 @@ def _rate(value: str, option: str) -> Rate:
     help="The server's URL as callers reach it, e.g. https://voice.example.com (phone "
     "webhooks sign and hand out URLs on it; default: each request's own URL).",
 )
+@click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Record every call in DIR: its events and transcript, and its audio where the "
+    "audio flows through this server (see liveloop report).",
+)
+@click.option(
+    "--metrics",
+    is_flag=True,
+    help="Serve Prometheus metrics at /metrics (turn latency, time to first audio, "
+    "active sessions, tool calls, reconnects, errors).",
+)
+@click.option(
+    "--otlp",
+    "otlp",
+    default=None,
+    metavar="ENDPOINT",
+    help="Export traces and metrics over OTLP/HTTP to ENDPOINT, e.g. "
+    "http://collector:4318 (the standard OTEL_EXPORTER_OTLP_* variables work too).",
+)
 def serve_command(
     target: str,
     host: str,
@@ -151,6 +180,9 @@ def serve_command(
     static_dir: Path | None,
     base_url: str | None,
     public_url: str | None,
+    record_dir: Path | None,
+    metrics: bool,
+    otlp: str | None,
 ) -> None:
     """Serve MODULE:APP's handlers with the routes the installed plugins contribute
     (browser calls over WebRTC with liveloop-openai-webrtc)."""
@@ -176,8 +208,11 @@ def serve_command(
                 drain_timeout=drain_timeout,
                 max_connections=max_connections,
                 header_timeout=header_timeout,
+                record_dir=record_dir,
                 body_timeout=header_timeout,
                 connect_timeout=connect_timeout,
                 public_url=public_url,
+                metrics=metrics,
+                otlp=otlp,
             )
         )

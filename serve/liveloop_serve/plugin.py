@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from liveloop import hookimpl
+from liveloop.plugin import hookimpl
 
 if TYPE_CHECKING:  # registering the plugin must not import click (a session never needs it)
     import click

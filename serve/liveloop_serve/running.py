@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ from liveloop.loops import choice
 
 from .connections import ConnectionGuard, default_max_connections, protocol_for
 from .server import DEFAULT_DRAIN_TIMEOUT, DRAIN_REASON, ServeError, Server, create_app
+from .telemetry import Telemetry, otlp_from_env
 
 __all__ = ["EMULATOR_KEY", "default_static_dir", "run_server", "serving"]
 
@@ -38,6 +41,17 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Any:
         yield
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # uvicorn reports a bind error with a traceback and exits from inside its task.
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except (OSError, OverflowError) as exc:
+        errno = getattr(exc, "errno", None)
+        reason = os.strerror(errno) if errno else str(exc)
+        raise ServeError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 @asynccontextmanager
@@ -139,15 +153,22 @@ async def run_server(
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     max_connections: int | None = None,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    record_dir: str | Path | None = None,
+    metrics: bool = False,
+    otlp: str | None = None,
     **settings: Any,
 ) -> None:
     """What ``liveloop serve`` runs: load ``module:app``, optionally start the bundled
     emulator as the provider, serve until SIGTERM or Ctrl-C, then drain: new calls get
     ``503``, active calls run for up to ``drain_timeout`` seconds, then end.
-    ``settings`` are :class:`~liveloop_serve.Server`'s options."""
+    ``metrics`` serves Prometheus text at ``/metrics``; ``otlp`` exports traces and
+    metrics to that OTLP/HTTP endpoint. ``settings`` are :class:`~liveloop_serve.Server`'s
+    options."""
     from liveloop.console import load_app
 
     app = load_app(target)
+    if record_dir is not None:
+        app.record_to(record_dir)  # a recording per call, see liveloop.recording
     async with contextlib.AsyncExitStack() as stack:
         if emulator:
             try:
@@ -158,9 +179,15 @@ async def run_server(
                 ) from None
             running = await stack.enter_async_context(Emulator())
             settings.update(api_key=EMULATOR_KEY, provider_base_url=running.base_url)
+        telemetry = None
+        if metrics or otlp is not None or otlp_from_env():
+            telemetry = Telemetry(metrics=metrics, otlp=otlp)
+            # Spans of the last calls are flushed after the drain, before the exit.
+            stack.push_async_callback(asyncio.to_thread, telemetry.shutdown)
         asgi = create_app(
             app,
             static_dir=static_dir if static_dir is not None else default_static_dir(target),
+            extra_routes=telemetry.routes if telemetry else (),
             **settings,
         )
         server: Server = asgi.state.liveloop
@@ -188,12 +215,13 @@ async def run_server(
             ws_max_size=WS_MAX_BYTES,
             ws_per_message_deflate=False,
         )
+        listening = _listen(host, port)  # bound first: "listening" is said once it is true
         _log.warning(
             "liveloop serve listening",
-            url=f"http://{host}:{port}",
+            url=f"http://{host}:{listening.getsockname()[1]}",
             provider="the bundled emulator" if emulator else server.provider_base_url,
             handlers=sorted(app.handlers),
             static=str(server.static_dir) if server.static_dir else None,
             insecure_dev=server.insecure_dev,
         )
-        await _DrainingServer(config, server, drain_timeout).serve()
+        await _DrainingServer(config, server, drain_timeout).serve(sockets=[listening])

@@ -26,9 +26,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 import liveloop
-from liveloop import LiveloopError, RouteSpec, get_logger
+from liveloop import LiveloopError, get_logger
 from liveloop.app import Handler
-from liveloop.plugins import get_plugin_manager
+from liveloop.plugin import RouteSpec, get_plugin_manager
 
 from .guards import Guards, read_body
 from .ratelimit import Rate, RateLimiter
@@ -324,7 +324,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app of ``liveloop serve`` for ``app``.
 
-    ``routes`` defaults to every :class:`~liveloop.RouteSpec` the installed plugins
+    ``routes`` defaults to every :class:`~liveloop.plugin.RouteSpec` the installed plugins
     register; ``extra_routes`` and ``middleware`` are added as given (before the static
     files). ``settings`` are :class:`Server`'s options. The :class:`Server` is at
     ``asgi.state.liveloop``; the app's lifespan starts it and, at the end, hangs up every

@@ -127,3 +127,14 @@ def test_json_decode() -> None:
     doc = run_bench("json_decode")
     assert doc["events"] > 0
     assert {"json", "orjson", "msgspec", "msgspec typed"} <= doc["results"].keys()
+
+
+def test_telemetry() -> None:
+    doc = run_bench("telemetry")
+    results = doc["results"]
+    assert {"off", "on"} <= results["cpu_ms_per_session_second"].keys()
+    assert results["verdict"] in {"pass", "fail"}
+    assert results["ratio_on_off"]["median"] > 0
+    off, on = sorted(doc["runs"], key=lambda run: run["arm"] != "off")
+    assert not off["opentelemetry_imported"]
+    assert on["opentelemetry_imported"] and on["spans"] > 0

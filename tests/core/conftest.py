@@ -26,11 +26,11 @@ import liveloop
 import liveloop.plugins
 from liveloop.actions import Action
 from liveloop.events import Event
-from liveloop.plugins import PluginManager
+from liveloop.plugin import PluginManager
 
 LIVELOOP_SCRIPT = Path(sys.executable).parent / "liveloop"
 
-FULL_FEATURES = liveloop.Features(
+FULL_FEATURES = liveloop.plugin.Features(
     audio_in=True,
     audio_out=True,
     text=True,
@@ -60,7 +60,7 @@ class NullCodec:
 class NullConnector:
     """A connector that never connects: enough to register a transport."""
 
-    async def open(self, config: liveloop.SessionConfig) -> liveloop.Connection:
+    async def open(self, config: liveloop.SessionConfig) -> liveloop.plugin.Connection:
         raise liveloop.ConnectionLost("the null connector never connects")
 
 
@@ -69,14 +69,14 @@ class NullConnector:
 
 class ProviderFactory(Protocol):
     def __call__(
-        self, name: str = ..., features: liveloop.Features = ...
-    ) -> liveloop.ProviderSpec: ...
+        self, name: str = ..., features: liveloop.plugin.Features = ...
+    ) -> liveloop.plugin.ProviderSpec: ...
 
 
 class TransportFactory(Protocol):
     def __call__(
-        self, provider: str = ..., transport: str = ..., features: liveloop.Features = ...
-    ) -> liveloop.TransportSpec: ...
+        self, provider: str = ..., transport: str = ..., features: liveloop.plugin.Features = ...
+    ) -> liveloop.plugin.TransportSpec: ...
 
 
 @pytest.fixture
@@ -84,9 +84,9 @@ def provider_spec() -> ProviderFactory:
     """Build a ProviderSpec with a null codec."""
 
     def build(
-        name: str = "fakeprov", features: liveloop.Features = FULL_FEATURES
-    ) -> liveloop.ProviderSpec:
-        return liveloop.ProviderSpec(name=name, codec=NullCodec, features=features)
+        name: str = "fakeprov", features: liveloop.plugin.Features = FULL_FEATURES
+    ) -> liveloop.plugin.ProviderSpec:
+        return liveloop.plugin.ProviderSpec(name=name, codec=NullCodec, features=features)
 
     return build
 
@@ -98,9 +98,9 @@ def transport_spec() -> TransportFactory:
     def build(
         provider: str = "fakeprov",
         transport: str = "faketrans",
-        features: liveloop.Features = FULL_FEATURES,
-    ) -> liveloop.TransportSpec:
-        return liveloop.TransportSpec(
+        features: liveloop.plugin.Features = FULL_FEATURES,
+    ) -> liveloop.plugin.TransportSpec:
+        return liveloop.plugin.TransportSpec(
             provider=provider, transport=transport, connector=NullConnector(), features=features
         )
 
@@ -121,7 +121,7 @@ def manager(monkeypatch: pytest.MonkeyPatch) -> PluginManager:
 
 @pytest.fixture
 def global_manager(manager: PluginManager, monkeypatch: pytest.MonkeyPatch) -> PluginManager:
-    """Make ``manager`` the process-wide one (``liveloop.register``, the CLI) for a test."""
+    """Make ``manager`` the process-wide one (``liveloop.plugin.register``, the CLI) for a test."""
     monkeypatch.setattr(liveloop.plugins, "_manager", manager)
     return manager
 
@@ -160,7 +160,7 @@ def build_plugin_module(
     module.__dict__["__version__"] = version
     if providers:
 
-        @liveloop.hookimpl
+        @liveloop.plugin.hookimpl
         def register_providers(register: Callable[[Any], None]) -> None:
             for spec in providers:
                 register(spec)
@@ -168,7 +168,7 @@ def build_plugin_module(
         module.__dict__["register_providers"] = register_providers
     if transports:
 
-        @liveloop.hookimpl
+        @liveloop.plugin.hookimpl
         def register_transports(register: Callable[[Any], None]) -> None:
             for spec in transports:
                 register(spec)
@@ -176,7 +176,7 @@ def build_plugin_module(
         module.__dict__["register_transports"] = register_transports
     if commands:
 
-        @liveloop.hookimpl
+        @liveloop.plugin.hookimpl
         def register_commands(cli: click.Group) -> None:
             for command in commands:
                 cli.add_command(command)

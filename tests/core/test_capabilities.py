@@ -3,14 +3,15 @@ unknown pairs raise UnsupportedTransport with a hint, clashes are PluginErrors."
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import liveloop
-from liveloop import Features, PluginError, UnsupportedTransport
-from liveloop.plugins import PluginManager
+from liveloop import PluginError, UnsupportedTransport
+from liveloop.plugin import Features, PluginManager
 
 if TYPE_CHECKING:
     from .conftest import FakePluginFactory, ProviderFactory, TransportFactory
@@ -46,7 +47,7 @@ def test_transport_without_provider_is_not_listed(
     assert ("fakeprov", "faketrans") in manager.transports()
     assert liveloop.capabilities(manager) == []
     with pytest.raises(UnsupportedTransport):
-        liveloop.resolve("fakeprov", "faketrans", manager)
+        liveloop.plugin.resolve("fakeprov", "faketrans", manager)
 
 
 def test_both_halves_from_two_plugins_make_a_pair(
@@ -104,56 +105,47 @@ def test_pairs_are_sorted_and_disappear_on_unregister(
 # -- unsupported pairs ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("transport", "hint"),
-    [
-        ("websocket", "liveloop-openai and liveloop-openai-websocket"),
-        ("webrtc", "liveloop-openai and liveloop-openai-webrtc"),
-        ("carrier-pigeon", "liveloop-openai"),
-    ],
-)
-def test_unsupported_pair_without_provider_hints_both_packages(
+def test_unsupported_pair_hints_the_provider_package_its_transports_declare(
     manager: PluginManager,
     fake_plugin: FakePluginFactory,
     provider_spec: ProviderFactory,
     transport_spec: TransportFactory,
-    transport: str,
-    hint: str,
 ) -> None:
-    fake_plugin(
-        "fake",
-        providers=[provider_spec("fakeprov")],
-        transports=[transport_spec("fakeprov", "faketrans")],
-    )
+    # A transport installed without its provider names the provider's package.
+    needs = dataclasses.replace(transport_spec("acme", "ws"), provider_package="liveloop-acme")
+    fake_plugin("fake", providers=[provider_spec("fakeprov")], transports=[needs])
 
     with pytest.raises(UnsupportedTransport) as caught:
-        liveloop.resolve("openai", transport, manager)
+        liveloop.plugin.resolve("acme", "ws", manager)
 
     error = caught.value
-    assert (error.provider, error.transport) == ("openai", transport)
-    assert error.available == ["fakeprov/faketrans"]
-    assert error.install_hint == hint
+    assert (error.provider, error.transport) == ("acme", "ws")
+    assert error.available == []
+    assert error.install_hint == "liveloop-acme"
     message = str(error)
-    assert f"openai/{transport}" in message
-    assert "installed pairs: fakeprov/faketrans" in message
-    assert f"install {hint}" in message
+    assert "acme/ws" in message
+    assert "installed pairs: none" in message
+    assert "install liveloop-acme to add it" in message
 
 
 @pytest.mark.parametrize(
     ("transport", "hint"),
-    [("websocket", "liveloop-openai-websocket"), ("webrtc", "liveloop-openai-webrtc")],
+    [("websocket", "liveloop-gemini-websocket"), ("phone", "liveloop-gemini-phone")],
 )
-def test_unsupported_pair_with_provider_hints_the_transport_package(
+def test_unsupported_pair_hints_the_transport_package_its_provider_declares(
     manager: PluginManager,
     fake_plugin: FakePluginFactory,
     provider_spec: ProviderFactory,
     transport: str,
     hint: str,
 ) -> None:
-    fake_plugin("openai-codec", providers=[provider_spec("openai")])
+    # Any provider plugin (here a Gemini one) names the packages of its transports.
+    declared = {"websocket": "liveloop-gemini-websocket", "phone": "liveloop-gemini-phone"}
+    gemini = dataclasses.replace(provider_spec("gemini"), transport_packages=declared)
+    fake_plugin("gemini-codec", providers=[gemini])
 
     with pytest.raises(UnsupportedTransport) as caught:
-        liveloop.resolve("openai", transport, manager)
+        liveloop.plugin.resolve("gemini", transport, manager)
 
     assert caught.value.install_hint == hint
     assert caught.value.available == []
@@ -163,19 +155,28 @@ def test_unsupported_pair_with_provider_hints_the_transport_package(
 
 def test_unknown_pair_has_no_hint(manager: PluginManager) -> None:
     with pytest.raises(UnsupportedTransport) as caught:
-        liveloop.resolve("acme", "sip", manager)
+        liveloop.plugin.resolve("acme", "sip", manager)
 
     assert caught.value.install_hint is None
     assert "; install" not in str(caught.value)
 
 
+def test_core_has_no_table_of_packages() -> None:
+    # The hints come from the installed plugins' metadata only.
+    import liveloop.matrix
+
+    assert not hasattr(liveloop.matrix, "KNOWN_PACKAGES")
+
+
 async def test_connect_resolves_from_the_matrix(
     manager: PluginManager, fake_plugin: FakePluginFactory, provider_spec: ProviderFactory
 ) -> None:
-    fake_plugin("openai-codec", providers=[provider_spec("openai")])
+    declared = {"webrtc": "liveloop-acme-webrtc"}
+    acme = dataclasses.replace(provider_spec("acme"), transport_packages=declared)
+    fake_plugin("acme-codec", providers=[acme])
 
-    with pytest.raises(UnsupportedTransport, match="liveloop-openai-webrtc"):
-        async with liveloop.connect(provider="openai", transport="webrtc", plugins=manager):
+    with pytest.raises(UnsupportedTransport, match="liveloop-acme-webrtc"):
+        async with liveloop.connect(provider="acme", transport="webrtc", plugins=manager):
             pytest.fail("connected to a pair that is not installed")
 
 
@@ -189,7 +190,9 @@ def test_resolve_returns_both_halves(
     transport = transport_spec("fakeprov", "faketrans")
     fake_plugin("fake", providers=[provider], transports=[transport])
 
-    got_provider, got_transport, capability = liveloop.resolve("fakeprov", "faketrans", manager)
+    got_provider, got_transport, capability = liveloop.plugin.resolve(
+        "fakeprov", "faketrans", manager
+    )
 
     assert got_provider.spec is provider
     assert got_transport.spec is transport
@@ -266,7 +269,7 @@ def test_matrix_reports_combined_features(
         tools=True,
         interruption="client_truncates",
         media="events",
-        audio_formats=("pcm16",),
+        audio_formats=("pcm16", "g711_ulaw"),
     )
     transport = Features(
         audio_in=True,
@@ -274,7 +277,7 @@ def test_matrix_reports_combined_features(
         tools=True,
         interruption="server_truncates",
         media="track",
-        audio_formats=("opus", "pcm16"),
+        audio_formats=("pcm16",),
     )
     fake_plugin(
         "fake",
@@ -325,7 +328,7 @@ def test_duplicate_pair_names_both_distributions(
     assert "liveloop-fake-one 1.0" in message
     assert "liveloop-fake-two 2.0" in message
     with pytest.raises(PluginError, match="registered twice"):
-        liveloop.resolve("fakeprov", "faketrans", manager)
+        liveloop.plugin.resolve("fakeprov", "faketrans", manager)
 
     manager.unregister("two")  # removing either one clears the clash
     assert _pairs(manager) == ["fakeprov/faketrans"]
@@ -372,3 +375,18 @@ def test_transport_hook_registering_something_else_is_a_plugin_error(
 
     with pytest.raises(PluginError, match=r"'confused'.*expected TransportSpec"):
         manager.transports()
+
+
+def test_a_claimed_format_the_codec_lacks_is_an_error_naming_it(
+    manager: PluginManager,
+    fake_plugin: FakePluginFactory,
+    provider_spec: ProviderFactory,
+    transport_spec: TransportFactory,
+) -> None:
+    # The intersection would drop "g711_alaw" silently: registration refuses instead.
+    fake_plugin("prov", providers=[provider_spec("fakeprov", Features(audio_formats=("pcm16",)))])
+    claims = Features(audio_formats=("pcm16", "g711_alaw"))
+    fake_plugin("trans", transports=[transport_spec("fakeprov", "lossy", claims)])
+
+    with pytest.raises(PluginError, match=r"fakeprov/lossy .*claims audio format\(s\) g711_alaw"):
+        liveloop.capabilities(manager)

@@ -234,15 +234,15 @@ def test_configs_are_immutable() -> None:
 def test_defaults_are_what_a_voice_app_expects() -> None:
     config = SessionConfig()
 
-    assert config.pair == "openai/websocket"
+    # What depends on the provider is the provider's: unset until a session opens.
+    assert (config.provider, config.transport, config.model, config.voice) == (None,) * 4
+    assert config.pair == "?/?"
     assert config.turn_detection == ServerVAD()
     assert isinstance(config.turn_detection, ServerVAD)
     assert config.turn_detection.create_response is True
     assert config.turn_detection.interrupt_response is True
     assert config.input_transcription == InputTranscription()
-    assert config.input_audio == AudioFormat(encoding="pcm16", rate=24000)
-    assert config.output_audio == AudioFormat(encoding="pcm16", rate=24000)
-    assert config.input_audio.bytes_per_ms == 48.0
+    assert config.input_transcription.model is None
     assert config.output_modalities == ("audio",)
     assert config.auto_respond is True
     assert config.api_key is None
@@ -383,3 +383,53 @@ def test_random_server_vad_settings(turn_detection: dict[str, Any]) -> None:
         return
     assert isinstance(config.turn_detection, ServerVAD)
     assert 0.0 <= config.turn_detection.threshold <= 1.0
+
+
+# -- the provider's defaults -------------------------------------------------------------
+
+PROVIDER_DEFAULTS = {
+    "transport": "ws",
+    "model": "acme-live",
+    "voice": "ada",
+    "input_audio": {"encoding": "pcm16", "rate": 16000},
+    "output_audio": {"encoding": "pcm16", "rate": 24000},
+    "input_transcription": {"model": "acme-stt"},
+}
+
+
+def test_unset_fields_take_the_provider_defaults() -> None:
+    config = SessionConfig(instructions="hi").with_defaults(PROVIDER_DEFAULTS)
+
+    assert (config.transport, config.model, config.voice) == ("ws", "acme-live", "ada")
+    assert config.input_audio == AudioFormat(rate=16000)
+    assert config.input_transcription == InputTranscription(model="acme-stt")
+    assert config.instructions == "hi"
+
+
+def test_set_fields_win_over_the_provider_defaults() -> None:
+    config = SessionConfig(
+        model="mine",
+        voice=None,  # None: the provider's voice
+        input_audio=AudioFormat(encoding="g711_ulaw", rate=8000),
+        input_transcription=InputTranscription(language="fr"),
+    ).with_defaults(PROVIDER_DEFAULTS)
+
+    assert (config.model, config.voice) == ("mine", "ada")
+    assert config.input_audio == AudioFormat(encoding="g711_ulaw", rate=8000)
+    # A nested setting keeps the provider's value where it says None.
+    assert config.input_transcription == InputTranscription(model="acme-stt", language="fr")
+
+
+def test_transcription_off_stays_off() -> None:
+    config = SessionConfig(input_transcription=None).with_defaults(PROVIDER_DEFAULTS)
+    assert config.input_transcription is None
+
+
+def test_with_defaults_is_idempotent() -> None:
+    once = SessionConfig().with_defaults(PROVIDER_DEFAULTS)
+    assert once.with_defaults(PROVIDER_DEFAULTS) is once
+
+
+def test_bad_provider_defaults_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"provider defaults.*input_audio\.rate"):
+        SessionConfig().with_defaults({"input_audio": {"rate": 1}})

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import liveloop
-from liveloop.plugins import PluginManager
+from liveloop.plugin import PluginManager
 
 if TYPE_CHECKING:
     from .conftest import DistFactory, RunLiveloop
@@ -35,13 +35,13 @@ class Connector:
         raise liveloop.ConnectionLost("fake")
 
 
-@liveloop.hookimpl
+@liveloop.plugin.hookimpl
 def register_providers(register):
     register(
-        liveloop.ProviderSpec(
+        liveloop.plugin.ProviderSpec(
             name="fakeprov",
             codec=Codec,
-            features=liveloop.Features(
+            features=liveloop.plugin.Features(
                 audio_in=True,
                 audio_out=True,
                 text=True,
@@ -51,20 +51,20 @@ def register_providers(register):
                 tools=True,
                 verbatim_say=True,
                 media="events",
-                audio_formats=("pcm16", "g711_ulaw"),
+                audio_formats=("pcm16", "g711_ulaw", "g711_alaw"),
             ),
         )
     )
 
 
-@liveloop.hookimpl
+@liveloop.plugin.hookimpl
 def register_transports(register):
     register(
-        liveloop.TransportSpec(
+        liveloop.plugin.TransportSpec(
             provider="fakeprov",
             transport="faketrans",
             connector=Connector(),
-            features=liveloop.Features(
+            features=liveloop.plugin.Features(
                 audio_in=True,
                 audio_out=False,
                 text=True,
@@ -75,7 +75,7 @@ def register_transports(register):
                 verbatim_say=False,
                 sideband=True,
                 media="direct",
-                audio_formats=("opus", "g711_ulaw", "pcm16"),
+                audio_formats=("g711_ulaw", "pcm16"),
             ),
             description="a fake transport",
         )
@@ -132,7 +132,7 @@ def test_resolve_uses_discovered_pair(fakeplug: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("LIVELOOP_PLUGINS", "fake")
     manager = PluginManager()
 
-    provider, transport, capability = liveloop.resolve("fakeprov", "faketrans", manager)
+    provider, transport, capability = liveloop.plugin.resolve("fakeprov", "faketrans", manager)
 
     assert provider.spec.name == "fakeprov"
     assert provider.spec.codec.__module__ == "fakeplug_mod"

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import liveloop
 import liveloop.cli
 from liveloop import hookspecs
-from liveloop.plugins import PluginManager
+from liveloop.plugin import PluginManager
 
 if TYPE_CHECKING:
     from .conftest import FakePluginFactory, ProviderFactory, TransportFactory
@@ -126,7 +126,7 @@ def test_hook_register_providers(
         "3.1",
     )
     codec = providers["prov-a"].spec.codec(liveloop.SessionConfig())
-    assert isinstance(codec, liveloop.EventCodec)
+    assert isinstance(codec, liveloop.plugin.EventCodec)
 
 
 def test_hook_register_transports(
@@ -145,7 +145,7 @@ def test_hook_register_transports(
     assert set(transports) == {("prov", "ws"), ("prov", "rtc")}
     assert transports[("prov", "ws")].spec is ws
     assert transports[("prov", "rtc")].distribution == "liveloop-transports"
-    assert isinstance(ws.connector, liveloop.Connector)
+    assert isinstance(ws.connector, liveloop.plugin.Connector)
     # Transports alone are not pairs; with the provider registered they are.
     assert liveloop.capabilities(manager) == []
     fake_plugin("provider", providers=[provider_spec("prov")])
@@ -194,12 +194,14 @@ def test_hook_register_routes(manager: PluginManager) -> None:
         return ["a route"]
 
     class RoutesPlugin:
-        @liveloop.hookimpl
-        def register_routes(self, register: Callable[[liveloop.RouteSpec], None]) -> None:
-            register(liveloop.RouteSpec(name="demo-routes", routes=routes, description="demo"))
+        @liveloop.plugin.hookimpl
+        def register_routes(self, register: Callable[[liveloop.plugin.RouteSpec], None]) -> None:
+            register(
+                liveloop.plugin.RouteSpec(name="demo-routes", routes=routes, description="demo")
+            )
 
     class WrongPlugin:
-        @liveloop.hookimpl
+        @liveloop.plugin.hookimpl
         def register_routes(self, register: Callable[[Any], None]) -> None:
             register("not a spec")
 

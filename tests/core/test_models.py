@@ -22,10 +22,10 @@ def _members(union: Any) -> list[type[BaseModel]]:
     return list(typing.get_args(inner))
 
 
-EVENT_CLASSES = _members(liveloop.Event)
-ACTION_CLASSES = _members(liveloop.Action)
-EVENTS: TypeAdapter[liveloop.Event] = TypeAdapter(liveloop.Event)
-ACTIONS: TypeAdapter[liveloop.Action] = TypeAdapter(liveloop.Action)
+EVENT_CLASSES = _members(liveloop.events.Event)
+ACTION_CLASSES = _members(liveloop.actions.Action)
+EVENTS: TypeAdapter[liveloop.events.Event] = TypeAdapter(liveloop.events.Event)
+ACTIONS: TypeAdapter[liveloop.actions.Action] = TypeAdapter(liveloop.actions.Action)
 
 TURN = SessionTurn(
     text="hello there",

@@ -12,7 +12,7 @@ import pytest
 
 import liveloop
 from liveloop import PluginError
-from liveloop.plugins import PluginManager
+from liveloop.plugin import PluginManager
 
 if TYPE_CHECKING:
     from .conftest import DistFactory, FakePluginFactory, ProviderFactory, TransportFactory
@@ -37,16 +37,20 @@ class Connector:
         raise liveloop.ConnectionLost("never")
 
 
-@liveloop.hookimpl
+@liveloop.plugin.hookimpl
 def register_providers(register):
-    register(liveloop.ProviderSpec(name="{name}", codec=Codec, features=liveloop.Features()))
+    features = liveloop.plugin.Features()
+    register(liveloop.plugin.ProviderSpec(name="{name}", codec=Codec, features=features))
 
 
-@liveloop.hookimpl
+@liveloop.plugin.hookimpl
 def register_transports(register):
     register(
-        liveloop.TransportSpec(
-            provider="{name}", transport="ws", connector=Connector(), features=liveloop.Features()
+        liveloop.plugin.TransportSpec(
+            provider="{name}",
+            transport="ws",
+            connector=Connector(),
+            features=liveloop.plugin.Features(),
         )
     )
 """
@@ -60,7 +64,7 @@ def _module(name: str, **hooks: Callable[..., Any]) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__file__ = f"/nonexistent/{name}.py"
     for hook_name, function in hooks.items():
-        module.__dict__[hook_name] = liveloop.hookimpl(function)
+        module.__dict__[hook_name] = liveloop.plugin.hookimpl(function)
     return module
 
 
@@ -108,7 +112,9 @@ def test_misspelled_hook_through_the_global_register(global_manager: PluginManag
         raise AssertionError("never called")
 
     with pytest.raises(PluginError, match=r"'typo'.*register_transport"):
-        liveloop.register(_module("typo_plugin", register_transport=register_transport), "typo")
+        liveloop.plugin.register(
+            _module("typo_plugin", register_transport=register_transport), "typo"
+        )
     assert "typo" not in _names(global_manager)
 
 
@@ -122,7 +128,7 @@ def test_misspelled_hook_in_an_entry_point_is_reported_at_load(
         """
         import liveloop
 
-        @liveloop.hookimpl
+        @liveloop.plugin.hookimpl
         def register_provider(register):
             pass
         """,
@@ -226,16 +232,16 @@ def test_register_and_unregister_at_runtime(
         register_providers=register_providers,
         register_transports=register_transports,
     )
-    name = liveloop.register(plugin)
+    name = liveloop.plugin.register(plugin)
     try:
         assert name == "runtime_plugin"
-        assert liveloop.get_plugin_manager() is global_manager
+        assert liveloop.plugin.get_plugin_manager() is global_manager
         [row] = liveloop.capabilities()
         assert (row.provider, row.transport, row.plugin) == ("rtprov", "rttrans", "runtime_plugin")
         info = {i.name: i for i in global_manager.plugins()}["runtime_plugin"]
         assert info.hooks == ("register_providers", "register_transports")
     finally:
-        liveloop.unregister(plugin)
+        liveloop.plugin.unregister(plugin)
     assert liveloop.capabilities() == []
     assert "runtime_plugin" not in _names(global_manager)
 
@@ -246,20 +252,20 @@ def test_unregister_by_name_and_unknown_plugins(
     def register_providers(register: Any) -> None:
         register(provider_spec("named"))
 
-    name = liveloop.register(_module("x", register_providers=register_providers), "my-name")
+    name = liveloop.plugin.register(_module("x", register_providers=register_providers), "my-name")
     try:
         assert name == "my-name"
         assert "named" in global_manager.providers()
     finally:
-        liveloop.unregister("my-name")
+        liveloop.plugin.unregister("my-name")
     assert global_manager.providers() == {}
-    liveloop.unregister("never-registered")  # no error
-    liveloop.unregister(object())  # no error
+    liveloop.plugin.unregister("never-registered")  # no error
+    liveloop.plugin.unregister(object())  # no error
 
 
 def test_plugin_object_with_methods(manager: PluginManager, provider_spec: ProviderFactory) -> None:
     class ObjectPlugin:
-        @liveloop.hookimpl
+        @liveloop.plugin.hookimpl
         def register_providers(self, register: Any) -> None:
             register(provider_spec("objprov"))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import liveloop
-from liveloop.provider_errors import STANDARD_CLOSE_CODES, ProviderErrors
+from liveloop.plugin import STANDARD_CLOSE_CODES, ProviderErrors
 from liveloop_openai.errors import ERRORS
 
 
@@ -36,4 +36,4 @@ def test_the_openai_plugin_declares_its_codes() -> None:
     assert ERRORS.classify("invalid_api_key") == "authentication"
     limit = "Your session hit the maximum duration of 60 minutes."
     assert ERRORS.classify_close(1001, limit) == "session_expired"
-    assert liveloop.get_plugin_manager().providers()["openai"].spec.errors is ERRORS
+    assert liveloop.plugin.get_plugin_manager().providers()["openai"].spec.errors is ERRORS

@@ -32,8 +32,19 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 BIN = Path(sys.executable).parent
-NOT_RUN = ("pip ", "uv pip", "uv sync", "uv lock", "git ", "cd ", "bash ", "export ", "curl ")
-LONG_RUNNING = (" serve", " console", " emulator", "--live", "liveloop-emulator")
+NOT_RUN = (
+    "pip ",
+    "uv pip",
+    "uv sync",
+    "uv lock",
+    "uv add",
+    "git ",
+    "cd ",
+    "bash ",
+    "export ",
+    "curl ",
+)
+LONG_RUNNING = (" serve", " console", " talk", " emulator", "--live", "liveloop-emulator")
 
 
 def blocks(path: Path) -> list[tuple[str, str, int]]:
@@ -73,13 +84,15 @@ def test_the_docs_have_code() -> None:
     assert sum(len(blocks(path)) for path in DOCS) >= 20
 
 
+@pytest.mark.timeout(300)  # a doc with several test blocks runs several child pytests
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_code_blocks_run(path: Path, docs_env: dict[str, str], tmp_path: Path) -> None:
     namespace: dict[str, Any] = {"__name__": "__docs__"}
+    pytest_config: str | None = None  # the doc's own pytest configuration, once shown
     for language, code, line in blocks(path):
         where = f"{path.relative_to(ROOT)}:{line}"
         if language == "python" and re.search(r"^\s*(async )?def test_", code, re.MULTILINE):
-            _run_as_pytest(code, where, tmp_path, docs_env)
+            _run_as_pytest(code, where, tmp_path, docs_env, pytest_config)
         elif language == "python":
             try:
                 exec(compile(code, where, "exec"), namespace)
@@ -87,15 +100,25 @@ def test_code_blocks_run(path: Path, docs_env: dict[str, str], tmp_path: Path) -
                 raise AssertionError(f"the code block at {where} failed: {exc!r}") from exc
         elif language == "toml":
             tomllib.loads(code)
+            if "[tool.pytest.ini_options]" in code:
+                pytest_config = code
         elif language == "json":
             json.loads(code)
         elif language in ("bash", "sh", "console"):
             _run_commands(code, where, docs_env)
 
 
-def _run_as_pytest(code: str, where: str, tmp_path: Path, env: dict[str, str]) -> None:
+def _run_as_pytest(
+    code: str, where: str, tmp_path: Path, env: dict[str, str], config: str | None
+) -> None:
+    """Run a block of tests with the doc's pytest configuration (as a reader copies it), or
+    with pytest-asyncio in auto mode when the doc shows none; either way without warnings."""
     test_file = tmp_path / f"test_docs_block_{abs(hash(where))}.py"
     test_file.write_text(textwrap.dedent(code))
+    options = ["-o", "asyncio_mode=auto"]
+    if config is not None:
+        (tmp_path / "pyproject.toml").write_text(config)
+        options = []
     result = subprocess.run(
         [
             sys.executable,
@@ -104,8 +127,7 @@ def _run_as_pytest(code: str, where: str, tmp_path: Path, env: dict[str, str]) -
             "-q",
             "-p",
             "no:cacheprovider",
-            "-o",
-            "asyncio_mode=auto",
+            *options,
             str(test_file),
         ],
         cwd=tmp_path,
@@ -115,6 +137,8 @@ def _run_as_pytest(code: str, where: str, tmp_path: Path, env: dict[str, str]) -
         timeout=120,
     )
     assert result.returncode == 0, f"the tests at {where} failed:\n{result.stdout}{result.stderr}"
+    if config is not None:
+        assert "Warning" not in result.stdout, f"the tests at {where} warn:\n{result.stdout}"
 
 
 def _run_commands(code: str, where: str, env: dict[str, str]) -> None:

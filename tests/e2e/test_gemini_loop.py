@@ -131,3 +131,38 @@ async def test_barge_in_stops_the_reply(emu: Emulator) -> None:
     assert long.status == "interrupted"
     assert markers and markers[0].played_ms is not None
     assert turn.text == "stop"
+
+
+async def test_a_withdrawn_call_is_cancelled_and_answered_by_nothing(emu: Emulator) -> None:
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def weather(city: str) -> str:
+        """The weather in a city (slowly)."""
+        started.set()
+        await asyncio.sleep(30)
+        finished.set()
+        return "late"
+
+    async with liveloop.connect(**options(emu), tools=[weather]) as session:
+        events: list[Any] = []
+
+        async def watch() -> None:
+            async for event in session.events():
+                events.append(event)
+
+        watcher = asyncio.create_task(watch())
+        await session.send_text("what is the weather")
+        await asyncio.wait_for(started.wait(), 10)
+        await send_in_chunks(session, speech("never mind"))  # the user speaks over the call
+        turn = await asyncio.wait_for(session.input(), 10)
+        while turn.text != "never mind":
+            turn = await asyncio.wait_for(session.input(), 10)
+        await asyncio.sleep(0.2)
+        watcher.cancel()
+    assert [e.call_ids for e in events if e.type == "tool.call_cancelled"]
+    assert not [e for e in events if e.type == "tool.result"]
+    assert not finished.is_set()
+    outputs = [
+        i for i in emu.gemini.sessions[-1].engine.items if i["type"] == "function_call_output"
+    ]
+    assert outputs == []

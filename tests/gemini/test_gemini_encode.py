@@ -19,6 +19,7 @@ from liveloop.actions import (
     ClearAudio,
     CommitAudio,
     CreateResponse,
+    RestoreToolCall,
     SendText,
     SendToolOutput,
     TruncateItem,
@@ -214,3 +215,11 @@ def test_updates_after_setup(codec: GeminiCodec) -> None:
     (error,) = codec.take_local_events()
     assert isinstance(error, ErrorEvent) and error.event_id == "e2"
     assert error.code == "unsupported_update" and "voice" in error.message
+
+
+def test_a_call_from_a_replaced_connection_comes_back_as_context(codec: GeminiCodec) -> None:
+    action = RestoreToolCall(call_id="c9", name="book", arguments='{"n": 2}', output='"ok"')
+    (message,) = encode(codec, action)
+    turn = message["clientContent"]["turns"][0]
+    assert turn["role"] == "model" and "book" in turn["parts"][0]["text"]
+    assert message["clientContent"]["turnComplete"] is False

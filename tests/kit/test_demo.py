@@ -109,7 +109,7 @@ def test_the_demo_as_json() -> None:
     lines: list[dict[str, Any]] = [json.loads(line) for line in result.stdout.splitlines()]
     roles = [line["role"] for line in lines]
     assert roles == [
-        "info",
+        *["info", "info", "info"],  # what runs where, connecting, connected
         "assistant",
         *["caller", "tool", "tool", "assistant"],
         *["caller", "assistant"],

@@ -34,8 +34,8 @@ from liveloop_azure_openai import plugin
 
 
 def pytest_configure(config):
-    name = liveloop.plugins.register(plugin)
-    config.add_cleanup(lambda: liveloop.plugins.unregister(name))
+    name = liveloop.plugin.register(plugin)
+    config.add_cleanup(lambda: liveloop.plugin.unregister(name))
 """
 
 
@@ -60,7 +60,7 @@ def test_the_conformance_kit_passes_on_the_example(
 ) -> None:
     project.makeconftest(REGISTERING_CONFTEST)
     result = run_child(f"--liveloop-conformance={PAIR}", "-v")
-    result.assert_outcomes(passed=9, skipped=1)  # the sideband test: not a sideband pair
+    result.assert_outcomes(passed=13, skipped=1)  # the sideband test: not a sideband pair
 
 
 def _env() -> dict[str, str]:
@@ -162,4 +162,4 @@ def test_installed_with_pip_it_is_listed_and_conforms(tmp_path: Path) -> None:
         check=False,
     )
     assert kit.returncode == 0, kit.stdout[-3000:]
-    assert "9 passed" in kit.stdout
+    assert "13 passed" in kit.stdout

@@ -105,7 +105,7 @@ def test_assert_called_failures_say_what_happened(
             "*AssertionError: tool 'book_table' was not called (calls made: lookup_weather)",
             "*AssertionError: tool 'lookup_weather' was called with {'city': 'Paris'}, "
             "not {'city': 'Rome'}",
-            "*AssertionError: timed out after 1.0 s waiting for 1 tool results",
+            "*AssertionError: timed out after 1.0 s waiting for 1 tool results; no tool was called",
         ],
         consecutive=False,
     )
@@ -217,3 +217,48 @@ def test_the_marker_and_option_are_documented(
     result.stdout.fnmatch_lines(["@pytest.mark.liveloop_emulator(**options):*"])
     help_result = run_child("--help")
     help_result.stdout.fnmatch_lines(["*--liveloop-conformance=PROVIDER/TRANSPORT*"])
+
+
+def test_observer_timeouts_say_what_was_heard_and_called(
+    project: pytest.Pytester, run_child: RunChild
+) -> None:
+    project.makepyfile(
+        test_heard=TOOL_MODULE
+        + """
+
+    from liveloop.testing import Heard, speak
+
+
+    async def test_other_words_expected(liveloop_options):
+        async with liveloop.connect(**liveloop_options) as session:
+            heard = Heard(session)
+            await speak(session, "hello there")
+            await heard.wait_for("goodbye", timeout=3.0)
+
+
+    async def test_nothing_heard(liveloop_options):
+        async with liveloop.connect(**liveloop_options, auto_respond=False) as session:
+            await Heard(session).wait_for_lines(1, timeout=0.5)
+
+
+    @pytest.mark.liveloop_emulator(script=[WEATHER])
+    async def test_more_results_expected(liveloop_options):
+        async with liveloop.connect(**liveloop_options, tools=[lookup_weather]) as session:
+            log = ToolLog(session)
+            await session.send_text("what is the weather in paris")
+            await log.wait_for_results(2, timeout=2.0)
+"""
+    )
+    result = run_child("-v", "-k", "expected or nothing")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*AssertionError: timed out after 3.0 s waiting for the assistant to say 'goodbye';"
+            " heard 1 line(s): 'you said: hello there'",
+            "*AssertionError: timed out after 0.5 s waiting for 1 assistant lines;"
+            " no assistant audio was heard",
+            "*AssertionError: timed out after 2.0 s waiting for 2 tool results; calls made:"
+            ' lookup_weather({"city": "Paris"}) -> {"city": "Paris", "sky": "sunny"}',
+        ],
+        consecutive=False,
+    )

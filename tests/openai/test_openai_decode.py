@@ -440,11 +440,11 @@ def test_decode_keeps_working_after_a_malformed_event(make_wire: Callable[..., W
 def test_a_bug_in_a_decoder_is_reported_not_raised(
     wire: Wire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from liveloop_openai import codec as codec_module
+    from liveloop_openai import _decode
 
-    def broken(codec: object, data: object) -> list[Event]:
+    def broken(state: object, data: object) -> list[Event]:
         raise KeyError("oops")
 
-    monkeypatch.setitem(codec_module._DECODERS, "response.created", broken)
+    monkeypatch.setitem(_decode.DECODERS, "response.created", broken)
     [event] = wire.recv("response.created", response=response_object())
     assert isinstance(event, ErrorEvent) and event.code == "codec_error"

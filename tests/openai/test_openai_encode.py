@@ -25,6 +25,7 @@ from liveloop.actions import (
     UpdateSession,
 )
 from liveloop_openai import OpenAICodec, say_instructions
+from liveloop_openai.defaults import with_defaults
 
 from .conftest import Wire, validate_client_event
 
@@ -85,7 +86,7 @@ def test_update_session_sends_the_mapped_session(wire: Wire) -> None:
     assert event["event_id"] == "e1"
     assert event["session"]["instructions"] == "Speak slowly."
     assert event["session"]["audio"]["output"]["voice"] == "cedar"
-    assert wire.codec.config == config
+    assert wire.codec.config == with_defaults(config)
 
 
 def test_update_session_changes_what_say_asks_for(wire: Wire) -> None:
@@ -219,7 +220,7 @@ def test_codec_refuses_an_unsupported_format_when_built() -> None:
 
 
 def test_codec_implements_the_protocol() -> None:
-    assert isinstance(OpenAICodec(liveloop.SessionConfig()), liveloop.EventCodec)
+    assert isinstance(OpenAICodec(liveloop.SessionConfig()), liveloop.plugin.EventCodec)
 
 
 @pytest.mark.parametrize(

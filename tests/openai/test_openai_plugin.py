@@ -7,7 +7,8 @@ import pytest
 
 import liveloop
 import liveloop_openai.plugin
-from liveloop.plugins import PluginManager
+from liveloop.connecting import resolve_config
+from liveloop.plugin import PluginManager
 from liveloop_openai import OpenAICodec
 
 
@@ -35,7 +36,7 @@ def test_runtime_registration(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_provider_spec() -> None:
-    specs: list[liveloop.ProviderSpec] = []
+    specs: list[liveloop.plugin.ProviderSpec] = []
     liveloop_openai.plugin.register_providers(specs.append)
     [spec] = specs
     assert spec.name == "openai"
@@ -60,7 +61,7 @@ def test_provider_spec() -> None:
     )
     codec = spec.codec(liveloop.SessionConfig())
     assert isinstance(codec, OpenAICodec)
-    assert isinstance(codec, liveloop.EventCodec)
+    assert isinstance(codec, liveloop.plugin.EventCodec)
 
 
 def test_pair_with_the_websocket_transport(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,3 +72,26 @@ def test_pair_with_the_websocket_transport(monkeypatch: pytest.MonkeyPatch) -> N
     pairs = {f"{row.provider}/{row.transport}": row for row in liveloop.capabilities(manager)}
     assert "openai/websocket" in pairs
     assert pairs["openai/websocket"].features.tools
+
+
+def test_the_spec_declares_openais_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Core holds none of these: a session that leaves them unset gets them from the spec.
+    monkeypatch.setenv("LIVELOOP_PLUGINS", "openai,openai_websocket")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    manager = PluginManager()
+    config, provider, transport, _ = resolve_config(liveloop.SessionConfig(), manager)
+    assert (provider.spec.name, transport.spec.transport) == ("openai", "websocket")
+    assert config.pair == "openai/websocket"
+    assert (config.model, config.voice) == ("gpt-realtime", "marin")
+    assert config.input_audio == config.output_audio == liveloop.AudioFormat(rate=24000)
+    assert config.input_transcription is not None
+    assert config.input_transcription.model == "gpt-4o-mini-transcribe"
+    assert config.base_url == "https://api.openai.com/v1"
+
+
+def test_the_spec_names_the_packages_of_its_transports(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVELOOP_PLUGINS", "openai")
+    manager = PluginManager()
+    with pytest.raises(liveloop.UnsupportedTransport, match="install liveloop-openai-webrtc"):
+        resolve_config(liveloop.SessionConfig(transport="webrtc_sideband"), manager)

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 import liveloop
 from liveloop.events import ErrorEvent
 from liveloop_openai import OpenAICodec
-from liveloop_openai.codec import _DECODERS
+from liveloop_openai._decode import DECODERS
 
-KNOWN_TYPES = sorted(_DECODERS)
+KNOWN_TYPES = sorted(DECODERS)
 FIELD_NAMES = [
     "event_id", "item_id", "response_id", "call_id", "name", "arguments", "delta", "text",
     "transcript", "audio_start_ms", "audio_end_ms", "session", "response", "item", "error",

@@ -8,15 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from liveloop.demo import CALLER_LINES, GREETING
 
 LIVELOOP = Path(sys.executable).parent / "liveloop"
 
 
-def test_the_phone_demo_takes_the_call_over_twilio() -> None:
+@pytest.mark.parametrize("path", ["twilio", "sip"])
+def test_the_phone_demo_takes_the_call(path: str) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("LIVELOOP_", "OPENAI_"))}
     result = subprocess.run(
-        [str(LIVELOOP), "demo", "--phone", "twilio", "--json"],
+        [str(LIVELOOP), "demo", "--phone", path, "--json"],
         capture_output=True,
         text=True,
         timeout=90,
@@ -38,6 +41,7 @@ def test_the_phone_demo_takes_the_call_over_twilio() -> None:
         "book_table -> {'booking': 1, 'name': 'Ann', 'people': 2, 'time': '19:30'}"
     ]
     assert "the handler hung up" in lines[-1]["text"]
+    assert lines[0]["text"].startswith(f"liveloop demo --phone {path}")
 
 
 def test_the_phone_demo_refuses_live() -> None:

@@ -230,7 +230,7 @@ def test_the_codec_never_raises_on_mutated_events(frames: list[str | bytes]) -> 
 
 # -- the runtime ------------------------------------------------------------------------------
 
-FEATURES = liveloop.Features(
+FEATURES = liveloop.plugin.Features(
     audio_in=True,
     audio_out=True,
     text=True,

@@ -19,12 +19,12 @@ from liveloop.actions import Action
 from liveloop.errors import ConnectionLost
 from liveloop.events import Event, SessionStarted, SessionUpdated
 from liveloop.matrix import Capability
-from liveloop.provider_errors import ProviderErrors
+from liveloop.plugin import ProviderErrors
 from liveloop.tools import tools_from
 
 EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
 
-FEATURES = liveloop.Features(
+FEATURES = liveloop.plugin.Features(
     audio_in=True,
     audio_out=True,
     text=True,

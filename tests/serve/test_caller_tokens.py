@@ -31,7 +31,7 @@ def test_caller_tokens_are_signed_and_expire() -> None:
 async def example() -> AsyncIterator[Any]:
     module = load_example()
     yield module
-    liveloop.unregister(module.ROUTES_PLUGIN)
+    liveloop.plugin.unregister(module.ROUTES_PLUGIN)
 
 
 async def test_rotating_headers_does_not_escape_the_rate_limit(

@@ -5,7 +5,6 @@ bundled emulator is the provider, and the handler runs on the server over the si
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ from liveloop_serve import create_app
 
 from .conftest import KEY, Browser
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 
 def authorize(request: Request) -> str | None:
@@ -35,6 +34,8 @@ tool_runs: list[str] = []
 
 
 async def _until(predicate: Any, timeout: float, what: str, every: float = 0.05) -> None:
+    # Counted in polls, not wall-clock time: on a loaded machine each poll takes longer and
+    # the wait stretches with it. The bounds only keep a broken test from hanging.
     for _ in range(int(timeout / every)):
         if predicate():
             return
@@ -88,31 +89,30 @@ async def test_browser_turn_reaches_the_handler_and_say_is_heard(browser: Browse
             assert connected.status_code == 204
 
             browser.speak("book a table for two")
-            await _until(lambda: turns, 15, "the spoken turn")
+            await _until(lambda: turns, 20, "the spoken turn")
             assert turns[0].text == "book a table for two"
             assert turns[0].channel == "audio"
-            await asyncio.wait_for(said.wait(), 15)
+            await asyncio.wait_for(said.wait(), 20)
             await _until(  # decoding is costly: not too often while audio is flowing
                 lambda: browser.heard_text() == "you said book a table for two",
-                10,
+                20,
                 "the speech",
                 every=0.5,
             )
 
             # A tool call: runs once, here on the server, answered over the sideband.
             browser.speak("what is the weather")
-            await asyncio.wait_for(replied.wait(), 20)
+            await asyncio.wait_for(replied.wait(), 30)
             assert turns[1].text == "what is the weather"
             assert tool_runs == ["Paris"]
 
             # The call ends at the provider (the user closed the tab, the provider hung
             # up): the sideband closes, the handler's input() ends, the slot is released.
+            # The bounds are far below the connect and idle timeouts that would also free it.
             [call] = server.calls.values()
-            started = time.perf_counter()
             await emu.hangup(call.call_id)
-            await asyncio.wait_for(ended.wait(), 3)
-            await _until(lambda: server.active == 0, 3, "the slot")
-            assert time.perf_counter() - started < 3
+            await asyncio.wait_for(ended.wait(), 10)
+            await _until(lambda: server.active == 0, 10, "the slot")
         await server.aclose()
     # The data channel of the browser saw the transcript of what the server said.
     transcripts = [e for e in browser.events if e.get("type", "").endswith("transcript.done")]

@@ -59,13 +59,13 @@ async def test_given_routes_are_served_and_a_clash_is_refused() -> None:
     async def echo(session: liveloop.Session) -> None:
         pass
 
-    spec = liveloop.RouteSpec(name="hello", routes=_hello)
+    spec = liveloop.plugin.RouteSpec(name="hello", routes=_hello)
     asgi = create_app(app, routes=[spec], api_key=KEY)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=asgi), base_url="http://serve"
     ) as client:
         assert (await client.get("/hello")).text == "hello from 1 handlers"
         assert (await client.post("/sessions/echo/offer")).status_code == 404
-    twice = liveloop.RouteSpec(name="hello-again", routes=_hello)
+    twice = liveloop.plugin.RouteSpec(name="hello-again", routes=_hello)
     with pytest.raises(ServeError, match=r"GET /hello is served twice.*'hello'.*'hello-again'"):
         create_app(app, routes=[spec, twice], api_key=KEY)

@@ -17,14 +17,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
 from ..actions import Action, AddHistory, UpdateSession
-from ..codec import EventCodec
+from ..codec import EventCodec, Resumable
 from ..config import ReconnectPolicy
 from ..errors import ConnectionLost, ProviderError, SessionClosed
 from ..events import (
     AssistantTextDone,
     AssistantTranscriptDone,
     ErrorEvent,
+    GoingAway,
     Reconnected,
+    ResumptionHandle,
     UserTurn,
 )
 from ..log import get_logger
@@ -40,6 +42,8 @@ UPDATE_TIMEOUT = 10.0  # longest wait for the provider to confirm a configuratio
 _HISTORY_TURNS = 50  # conversation turns restored after a reconnect
 _MIN_RESTORE_S = 1.0  # the least time a restore gets while more attempts are left
 _ROLLOVER_MARGIN = 0.1  # roll over this share of the session limit before it (<= 60 s)
+_GOING_AWAY_HURRY = 0.5  # after a going-away notice, wait for a quiet moment this share
+_GOING_AWAY_LATEST_S = 1.0  # ... and move at the latest this long before the deadline
 
 Reopen = Callable[[], Awaitable[tuple[EventCodec, Connection]]]
 """Opens a fresh codec and connection for the same session."""
@@ -81,11 +85,18 @@ class Recovery:
         self._running: asyncio.Task[None] | None = None
         self._provider_ended: ProviderError | None = None  # an error that ends the session
         self.history: deque[tuple[Literal["user", "assistant"], str]] = deque(maxlen=_HISTORY_TURNS)
+        # The latest handle with which the provider resumes its own state on a new
+        # connection (None: restore the conversation as text).
+        self._handle: str | None = None
+        self._idle: asyncio.Event | None = None
+        self._going_away: asyncio.Task[None] | None = None
         link.on_lost = self.start
         bus.on(UserTurn, self._on_user_turn)
         bus.on(AssistantTranscriptDone, self._on_assistant_done)
         bus.on(AssistantTextDone, self._on_assistant_done)
         bus.on(ErrorEvent, self._on_error)
+        bus.on(ResumptionHandle, self._on_handle)
+        bus.on(GoingAway, self._on_going_away)
 
     @property
     def recovering(self) -> bool:
@@ -101,6 +112,9 @@ class Recovery:
         text = event.transcript if isinstance(event, AssistantTranscriptDone) else event.text
         if text:
             self.history.append(("assistant", text))
+
+    def _on_handle(self, event: ResumptionHandle) -> None:
+        self._handle = event.handle
 
     def _on_error(self, event: ErrorEvent) -> None:
         # Errors no request or update was waiting for end up here.
@@ -164,7 +178,9 @@ class Recovery:
                 break
             await asyncio.sleep(min(delay, remaining))
             try:
-                await self._attempt(policy, deadline, attempts - attempt + 1, rollover=rollover)
+                resumed = await self._attempt(
+                    policy, deadline, attempts - attempt + 1, rollover=rollover
+                )
             except _AttemptFailed as failed:
                 last = failed.cause
                 if isinstance(last, ProviderError) and self._ctx.errors.ends_session(
@@ -177,20 +193,24 @@ class Recovery:
                 delay = max(delay * 2, policy.initial_delay)
                 continue
             self._ctx.tasks.spawn(close_quietly(old), "close-old")
-            self._ctx.publish(Reconnected(attempts=attempt))
+            self._ctx.publish(Reconnected(attempts=attempt, resumed=resumed))
             _log.info(
                 "session restored on a new connection",
                 **self._ctx.log,
                 attempts=attempt,
                 rollover=rollover,
+                resumed=resumed,
             )
             return
+        if old is not self._link.connection:
+            await close_quietly(old)  # the lost one (the session closes the latest)
         reason = "connection to the provider lost and not restored"
         await self._shutdown(SessionClosed(reason, last))
 
     async def _attempt(
         self, policy: ReconnectPolicy, deadline: float, left: int, *, rollover: bool
-    ) -> None:
+    ) -> bool:
+        """One open and restore; whether the provider resumed its state by handle."""
         assert self._reopen is not None
         try:
             async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
@@ -203,26 +223,35 @@ class Recovery:
             ) from None
         except (ProviderError, ConnectionLost, OSError) as exc:
             raise _AttemptFailed(exc) from None
+        handle = self._handle if isinstance(codec, Resumable) else None
+        if handle is not None:
+            assert isinstance(codec, Resumable)
+            codec.resume_with(handle)
         lost = self._link.attach(codec, connection)
         try:
-            await self._restore(lost, deadline, left)
+            await self._restore(lost, deadline, left, resumed=handle is not None)
         except _AttemptFailed:
+            if handle is not None and self._handle == handle:
+                self._handle = None  # refused or stale: the next attempt restores as text
             self._link.suspend()
             self._ctx.tasks.spawn(close_quietly(connection), "close-failed")
             raise
         self._restored()
         self._link.open()
+        return handle is not None
 
     async def _restore(
-        self, lost: asyncio.Future[ConnectionLost], deadline: float, left: int
+        self, lost: asyncio.Future[ConnectionLost], deadline: float, left: int, *, resumed: bool
     ) -> None:
-        """Configure the new connection and replay the conversation as text; wait for the
-        provider to confirm, within a fair share of what is left of the window (so that a
-        provider that never confirms leaves time for the other attempts)."""
+        """Configure the new connection and, unless the provider resumes its own state by
+        handle, replay the conversation as text; wait for the provider to confirm, within
+        a fair share of what is left of the window (so that a provider that never
+        confirms leaves time for the other attempts)."""
         event_id = self._ctx.event_id()
         confirmed = self._confirmations.expect(event_id)
         actions: list[Action] = [UpdateSession(config=self._ctx.config, event_id=event_id)]
-        actions += [AddHistory(role=role, text=text) for role, text in self.history]
+        if not resumed:
+            actions += [AddHistory(role=role, text=text) for role, text in self.history]
         self._link.restore(actions)
         remaining = max(deadline - time.monotonic(), 0.0)
         share = remaining if left <= 1 else max(remaining / left, min(_MIN_RESTORE_S, remaining))
@@ -250,10 +279,48 @@ class Recovery:
 
     # -- rollover --------------------------------------------------------------------------
 
+    def watch_idle(self, idle: asyncio.Event) -> None:
+        """``idle`` is set while no response is active or requested (quiet moments)."""
+        self._idle = idle
+
     def start_rollover(self, limit: float, idle: asyncio.Event) -> None:
         """Roll the connection over before the provider's ``limit`` (seconds) ends it."""
+        self._idle = idle
         if self._reopen is not None and self._ctx.config.reconnect is not None:
             self._ctx.tasks.spawn(self._rollover_loop(limit, idle), "rollover")
+
+    def _on_going_away(self, event: GoingAway) -> None:
+        # The provider ends this connection soon: move before it does, at a quiet moment
+        # if one comes in time, so no turn is cut.
+        if self._reopen is None or self._ctx.config.reconnect is None:
+            return
+        if self._going_away is not None and not self._going_away.done():
+            return
+        left = (event.time_left_ms if event.time_left_ms is not None else 10_000) / 1000
+        self._going_away = self._ctx.tasks.spawn(self._move_before(left), "going-away")
+
+    async def _move_before(self, left: float) -> None:
+        connection = self._link.connection
+        quiet_until = time.monotonic() + max(left - _GOING_AWAY_LATEST_S, 0) * _GOING_AWAY_HURRY
+        latest = time.monotonic() + max(left - _GOING_AWAY_LATEST_S, 0)
+        if self._idle is not None:
+            try:
+                async with asyncio.timeout(max(quiet_until - time.monotonic(), 0)):
+                    await self._idle.wait()
+            except TimeoutError:
+                try:  # no quiet moment yet: take one if it comes before the latest moment
+                    async with asyncio.timeout(max(latest - time.monotonic(), 0)):
+                        await self._idle.wait()
+                except TimeoutError:
+                    pass  # better a cut response than a connection the provider ends
+        replaced = self._link.connection is not connection or self._link.state != "up"
+        if self._ctx.closed or self.recovering or replaced:
+            return  # already being replaced (the provider closed first, or a rollover ran)
+        self._link.suspend()
+        self._running = self._ctx.tasks.spawn(
+            self._recover(ConnectionLost("the provider is ending the connection"), rollover=True),
+            "going-away-recover",
+        )
 
     async def _rollover_loop(self, limit: float, idle: asyncio.Event) -> None:
         # Replace the connection shortly before the limit, at a moment when no response is

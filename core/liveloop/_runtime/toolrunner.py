@@ -4,13 +4,16 @@ the model is asked to go on once a response's calls are all answered.
 A call still running (or answered but not yet sent) when the connection is replaced
 belongs to a conversation the new connection does not know: the call and its output are
 restored there as conversation items, followed by one response, so the user hears the
-result. A call is never run twice.
+result. A call is never run twice. A call the provider withdraws (the user spoke over
+it) is cancelled if it still runs, and answered by nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from ..actions import Action, CreateResponse, RestoreToolCall, SendToolOutput
-from ..events import ErrorEvent, ResponseDone, ToolCall, ToolResult
+from ..events import ErrorEvent, ResponseDone, ToolCall, ToolCallCancelled, ToolResult
 from ..log import bind_context, get_logger
 from ..speech import Speech
 from ..tools import Tool, unknown_tool
@@ -39,6 +42,7 @@ class ToolRunner:
         self._responses = responses
         self._calls: dict[str, ToolCall] = {}  # every call seen, by call id
         self._running: dict[str, str] = {}  # call id -> tool name
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # call id -> the running tool
         self._answered: set[str] = set()
         self._by_response: dict[str, set[str]] = {}
         self._done_responses: set[str] = set()
@@ -48,6 +52,7 @@ class ToolRunner:
         self._orphans_speech: Speech | None = None
         bus.on(ToolCall, self._on_call)
         bus.on(ResponseDone, self._on_response_done)
+        bus.on(ToolCallCancelled, self._on_cancelled)
 
     def _on_call(self, event: ToolCall) -> None:
         if event.call_id in self._calls:
@@ -56,7 +61,23 @@ class ToolRunner:
         self._running[event.call_id] = event.name
         if event.response_id is not None:
             self._by_response.setdefault(event.response_id, set()).add(event.call_id)
-        self._ctx.tasks.spawn(self._answer(event), f"tool-{event.name}")
+        task = self._ctx.tasks.spawn(self._answer(event), f"tool-{event.name}")
+        self._tasks[event.call_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(event.call_id, None))
+
+    def _on_cancelled(self, event: ToolCallCancelled) -> None:
+        for call_id in event.call_ids:
+            task = self._tasks.pop(call_id, None)
+            if task is not None:
+                task.cancel()  # the model wants no answer: none is sent
+                _log.info("tool call withdrawn", **self._ctx.log, tool_call_id=call_id)
+            self._running.pop(call_id, None)
+            self._orphaned.discard(call_id)
+            for response_id, calls in list(self._by_response.items()):
+                calls.discard(call_id)
+                if not calls:
+                    del self._by_response[response_id]
+                    self._done_responses.discard(response_id)
 
     async def _answer(self, event: ToolCall) -> None:
         # The function call id has a key of its own: `call_id` names a sideband's WebRTC call.
@@ -66,9 +87,8 @@ class ToolRunner:
                 outcome = unknown_tool(event.name, self.tools)
             else:
                 outcome = await tool.run(event.arguments, timeout=self._ctx.config.tool_timeout)
-            del self._running[event.call_id]
-            if self._ctx.closed:
-                return
+            if self._ctx.closed or self._running.pop(event.call_id, None) is None:
+                return  # closed, or the call was withdrawn meanwhile
             output = SendToolOutput(call_id=event.call_id, output=outcome.output)
             orphaned = event.call_id in self._orphaned
             self._link.send(self._restored(output) if orphaned else output)

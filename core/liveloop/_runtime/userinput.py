@@ -3,6 +3,8 @@ manual commits and clears."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..actions import ClearAudio, CommitAudio
 from ..events import ErrorEvent, UserSpeechStarted
 from ..turns import SessionTurn
@@ -19,14 +21,27 @@ class UserInput:
         self._ctx = ctx
         self._link = link
         self._odd_byte = b""
+        self._taps: list[Callable[[bytes], None]] = []
         self.recorder = InputRecorder(
             ctx.config.input_audio.bytes_per_ms, manual=ctx.config.turn_detection is None
         )
         bus.on(UserSpeechStarted, self._on_speech_started)
         bus.on(ErrorEvent, self._on_error)
 
+    def tap(self, listener: Callable[[bytes], None]) -> Callable[[], None]:
+        """Call ``listener`` with every chunk sent, until the returned function is called."""
+        self._taps.append(listener)
+
+        def remove() -> None:
+            if listener in self._taps:
+                self._taps.remove(listener)
+
+        return remove
+
     async def send_audio(self, pcm: bytes) -> None:
         """PCM16 of any chunk size: whole samples go out, an odd byte waits for the next."""
+        for tap in tuple(self._taps):
+            tap(pcm)
         data = self._odd_byte + bytes(pcm)
         self._odd_byte = b""
         if len(data) % 2:

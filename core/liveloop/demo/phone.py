@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from ..errors import LiveloopError
+from ..specs import ProviderSpec
 from ..turns import SessionTurn
 from .concierge import CALLER_LINES, Bookings, concierge_app, emulator_script
 from .transcript import Transcript
@@ -25,9 +26,12 @@ REPLY_TIMEOUT = 20.0
 
 
 async def run_phone_demo(
-    *, key: str, speed: float, as_json: bool, timeout: float
+    spec: ProviderSpec, *, speed: float, as_json: bool, timeout: float
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Run the concierge over a bridged Twilio call; returns (transcript, bookings)."""
+    """Run the concierge over a bridged Twilio call, on provider ``spec`` (its default
+    transport) played by the bundled emulator; returns (transcript, bookings)."""
+    if spec.emulator is None:
+        raise LiveloopError(f"provider {spec.name} cannot run on the bundled emulator")
     try:
         from starlette.applications import Starlette
 
@@ -50,20 +54,16 @@ async def run_phone_demo(
 
     app = concierge_app(bookings, on_turn)
     async with AsyncExitStack() as stack:
-        emulator = await stack.enter_async_context(
-            Emulator(script=emulator_script(), speed=speed, api_keys=[key])
-        )
-        routes = TwilioRoutes(
-            app,
-            auth_token=DEMO_TOKEN,
-            session_options={"api_key": key, "base_url": emulator.base_url},
-        )
+        emulator = await stack.enter_async_context(Emulator(script=emulator_script(), speed=speed))
+        options = spec.emulator.options(emulator)
+        routes = TwilioRoutes(app, auth_token=DEMO_TOKEN, session_options=options)
         stack.push_async_callback(routes.aclose)
         url = await stack.enter_async_context(serving(Starlette(routes=routes.routes())))
         webhook = f"{url}/phone/twilio/concierge"
         transcript.info(
             f"liveloop demo --phone twilio: a call to {webhook} (signed), bridged to "
-            f"openai/websocket on the bundled emulator with µ-law passed through"
+            f"{spec.name}/{spec.defaults.get('transport')} on the bundled emulator with µ-law "
+            "passed through"
         )
         caller = await stack.enter_async_context(TwilioCaller(webhook, auth_token=DEMO_TOKEN))
         since = await _reply(caller, transcript, 0.0, timeout)  # the greeting
@@ -103,3 +103,89 @@ async def _reply(caller: Any, transcript: Transcript, since: float, timeout: flo
     end: float = heard[-1].at
     transcript.add("assistant", caller.heard_text(since + 0.001), "(heard on the phone)")
     return end
+
+
+DEMO_SECRET = "whsec_bGl2ZWxvb3AtZGVtby1zaXAtd2ViaG9vay1zZWNyZXQ="  # local stand-in, not a secret
+_PCM_RATE = 48000  # what the emulator's SIP caller hears: PCM16 at 48 kHz
+
+
+async def run_sip_demo(
+    *, key: str, speed: float, as_json: bool, timeout: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run the concierge on a SIP call the emulator places; returns (transcript, bookings)."""
+    try:
+        from liveloop_emulator import Emulator
+        from liveloop_openai_webrtc.sip import SipCalls
+        from liveloop_serve import create_app, serving
+
+        from ..specs import RouteSpec
+    except ImportError as exc:
+        raise LiveloopError(
+            "the SIP demo needs liveloop-openai-webrtc, liveloop-serve and liveloop-emulator "
+            f"({exc.name} is missing)"
+        ) from None
+
+    transcript = Transcript(as_json=as_json)
+    bookings = Bookings()
+
+    def on_turn(turn: SessionTurn) -> None:
+        transcript.add("caller", turn.text, f"({turn.channel}, transcribed by the provider)")
+
+    app = concierge_app(bookings, on_turn)
+    spec = RouteSpec(
+        name="openai-sip", routes=lambda server: SipCalls(server, DEMO_SECRET).routes()
+    )
+    async with AsyncExitStack() as stack:
+        emulator = await stack.enter_async_context(
+            Emulator(script=emulator_script(), speed=speed, api_keys=[key])
+        )
+        asgi = create_app(
+            app, routes=[spec], api_key=key, provider_base_url=emulator.base_url, insecure_dev=True
+        )
+        url = await stack.enter_async_context(serving(asgi))
+        transcript.info(
+            f"liveloop demo --phone sip: the emulator rings {url}/phone/openai with a signed "
+            "realtime.call.incoming webhook; the handler runs over the sideband by call id"
+        )
+        call = await emulator.sip.place_call(f"{url}/phone/openai", secret=DEMO_SECRET)
+        if call.state != "active":
+            raise LiveloopError(f"the call was not accepted (it is {call.state})")
+        since = await _sip_reply(call, transcript, 0, timeout)  # the greeting
+        shown = 0
+        for line in CALLER_LINES:
+            await call.speak(line)
+            since = await _sip_reply(call, transcript, since, timeout)
+            for entry in bookings.entries[shown:]:
+                transcript.add("tool", f"book_table -> {entry}", "(ran once, on the server)")
+            shown = len(bookings.entries)
+        try:
+            await call.wait_state("ended", timeout=timeout)
+        except TimeoutError:
+            raise LiveloopError("the concierge did not end the call") from None
+        transcript.info(
+            f"done: {len(CALLER_LINES)} caller turns, {len(bookings.entries)} booking(s); "
+            "the handler hung up the call",
+            bookings=bookings.entries,
+        )
+    return transcript.entries, bookings.entries
+
+
+async def _sip_reply(call: Any, transcript: Transcript, since: int, timeout: float) -> int:
+    """Wait until the caller heard a reply and then quiet; print it; return where it ended."""
+    from liveloop_emulator import tones
+
+    quiet = int(QUIET_S * _PCM_RATE) * 2
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        heard = bytes(call.heard[since:])
+        spoke = heard.count(0) < len(heard)
+        if spoke and len(heard) > quiet and heard[-quiet:].count(0) == quiet:
+            break
+        if spoke and call.state != "active":
+            break  # the call ended right after the reply
+        if loop.time() > deadline:
+            raise LiveloopError(f"no reply heard within {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+    transcript.add("assistant", tones.decode(heard, _PCM_RATE), "(heard on the phone)")
+    return since + len(heard)

@@ -13,10 +13,36 @@ pytest plugin, which pytest loads automatically)::
 
 Everything here loads the bundled emulator (``liveloop-emulator``) lazily and raises an
 ImportError naming what to install when it is missing.
+
+The conformance kit's target contract is here too: a provider plugin declares an
+:class:`EmulatedProvider` (its sessions on the bundled emulator, and its
+:class:`ProviderSide`); a project tested elsewhere returns its own
+:class:`ConformanceTarget` from the ``pytest_liveloop_conformance_target`` hook.
 """
 
 from .emulator import EmulatorThread
 from .observe import Heard, ToolLog
+from .target import (
+    ConformanceTarget,
+    EmulatedProvider,
+    EmulatorTarget,
+    ProviderSide,
+    Truncation,
+    emulated_provider,
+)
 from .voice import silence, speak, utterance
 
-__all__ = ["EmulatorThread", "Heard", "ToolLog", "silence", "speak", "utterance"]
+__all__ = [
+    "ConformanceTarget",
+    "EmulatedProvider",
+    "EmulatorTarget",
+    "EmulatorThread",
+    "Heard",
+    "ProviderSide",
+    "ToolLog",
+    "Truncation",
+    "emulated_provider",
+    "silence",
+    "speak",
+    "utterance",
+]

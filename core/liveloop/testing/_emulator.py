@@ -8,7 +8,7 @@ __all__ = ["emulator_module", "tones_module"]
 
 _MISSING = (
     "liveloop's testing kit needs the bundled emulator: pip install liveloop-emulator "
-    "liveloop-openai liveloop-openai-websocket"
+    "(and the plugins of the provider and transport under test)"
 )
 
 

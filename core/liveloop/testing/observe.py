@@ -36,13 +36,19 @@ class _Observer:
                 if self._task is not None and self._task.done():
                     if ready():
                         return
-                    raise AssertionError(f"the session ended before {what}")
+                    raise AssertionError(f"the session ended before {what}; {self._so_far()}")
                 await self._changed.wait()
 
         try:
             await asyncio.wait_for(wait(), timeout)
         except TimeoutError:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for {what}; {self._so_far()}"
+            ) from None
+
+    def _so_far(self) -> str:
+        """What was observed so far, for a failure message."""
+        return ""
 
     def close(self) -> None:
         """Stop observing."""
@@ -67,9 +73,9 @@ class Heard(_Observer):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self._tones = tones_module()
-        self._rate = session.config.output_audio.rate
+        self._format = session.config.output_audio
         self.audio: dict[str, bytearray] = {}
-        """Assistant audio per item id (PCM16 at the session's output rate)."""
+        """Assistant audio per item id, in the session's output format."""
         self.order: list[str] = []
         """Item ids in the order their audio began."""
         self.interruptions: list[Interrupted] = []
@@ -89,9 +95,21 @@ class Heard(_Observer):
         finally:
             self._notify()
 
+    def _so_far(self) -> str:
+        if not self.order:
+            return "no assistant audio was heard"
+        lines = "; ".join(repr(line) for line in self.lines)
+        cut = f", {len(self.interruptions)} interruption(s)" if self.interruptions else ""
+        return f"heard {len(self.order)} line(s): {lines}{cut}"
+
     def text(self, item_id: str) -> str:
         """The decoded words of one assistant item (lowercase tone-speech text)."""
-        return str(self._tones.decode(bytes(self.audio.get(item_id, b"")), self._rate))
+        audio = bytes(self.audio.get(item_id, b""))
+        if self._format.encoding != "pcm16":
+            from ._g711 import to_pcm16
+
+            audio = to_pcm16(audio, self._format.encoding)
+        return str(self._tones.decode(audio, self._format.rate))
 
     @property
     def lines(self) -> list[str]:
@@ -111,7 +129,7 @@ class Heard(_Observer):
 
     async def wait_for_audio(self, ms: int = 1, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until at least ``ms`` of assistant audio (in all) has arrived."""
-        wanted = ms * self._rate * 2 // 1000
+        wanted = int(ms * self._format.bytes_per_ms)
 
         def enough() -> bool:
             return sum(len(audio) for audio in self.audio.values()) >= wanted
@@ -168,6 +186,16 @@ class ToolLog(_Observer):
         finally:
             self._notify()
 
+    def _so_far(self) -> str:
+        if not self.calls:
+            return "no tool was called"
+        outputs = {result.call_id: result.output for result in self.results}
+        made = "; ".join(
+            f"{call.name}({call.arguments}) -> {outputs.get(call.call_id, 'no result yet')}"
+            for call in self.calls
+        )
+        return f"calls made: {made}"
+
     async def wait_for_results(self, count: int, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until ``count`` tool results have been sent."""
         await self._until(lambda: len(self.results) >= count, timeout, f"{count} tool results")
@@ -180,7 +208,7 @@ class ToolLog(_Observer):
             made = ", ".join(call.name for call in self.calls) or "none"
             raise AssertionError(f"tool {name!r} was not called (calls made: {made})")
         if len(calls) > 1:
-            raise AssertionError(f"tool {name!r} was called {len(calls)} times")
+            raise AssertionError(f"tool {name!r} was called {len(calls)} times; {self._so_far()}")
         [call] = calls
         if arguments:
             given = json.loads(call.arguments or "{}")

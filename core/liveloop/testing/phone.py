@@ -25,60 +25,17 @@ import base64
 import binascii
 import contextlib
 import json
-import secrets
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
-from xml.etree import ElementTree
 
 from ._emulator import tones_module
+from ._stream import FRAME_BYTES, FRAME_MS, RATE, CallRefused, Heard, Playout, follow_twiml, sid
 
 __all__ = ["CallRefused", "Heard", "TwilioCaller"]
 
-FRAME_MS = 20
-FRAME_BYTES = 160  # 20 ms of µ-law at 8 kHz
-RATE = 8000
 _TICK_S = 0.005
 _MISSING = "the simulated phone caller needs liveloop-twilio: pip install liveloop-twilio"
 
 Signature = Literal["valid", "wrong", "none"]
-
-
-class CallRefused(AssertionError):
-    """The server refused the call (the webhook or the stream's WebSocket upgrade)."""
-
-    def __init__(self, stage: str, status: int, body: str = "") -> None:
-        super().__init__(f"the {stage} was refused: HTTP {status} {body[:200]}")
-        self.stage = stage
-        self.status = status
-        self.body = body
-
-
-@dataclass(frozen=True)
-class Heard:
-    """A piece of audio the caller heard: ``at`` seconds after the stream started, µ-law."""
-
-    at: float
-    audio: bytes
-
-
-def _sid(prefix: str) -> str:
-    return prefix + secrets.token_hex(16)
-
-
-@dataclass
-class _Playout:
-    """Twilio's playout buffer: audio segments and mark names, drained at 8 bytes/ms."""
-
-    queue: deque[bytes | str] = field(default_factory=deque)
-
-    def pending_marks(self) -> list[str]:
-        return [entry for entry in self.queue if isinstance(entry, str)]
-
-    @property
-    def has_audio(self) -> bool:
-        return any(isinstance(entry, bytes) for entry in self.queue)
 
 
 class TwilioCaller:
@@ -118,7 +75,7 @@ class TwilioCaller:
         self.signature = signature
         self.stream_signature = stream_signature or signature
         self.parameters_override = parameters
-        self.account_sid, self.call_sid, self.stream_sid = _sid("AC"), _sid("CA"), _sid("MZ")
+        self.account_sid, self.call_sid, self.stream_sid = sid("AC"), sid("CA"), sid("MZ")
 
         self.twiml = ""
         """The TwiML the webhook answered."""
@@ -129,6 +86,8 @@ class TwilioCaller:
         """Everything played to the caller, in order."""
         self.received: list[dict[str, Any]] = []
         """Every message the server sent, in order."""
+        self.received_at: list[float] = []
+        """When each of ``received`` arrived (seconds after the stream started)."""
         self.violations: list[str] = []
         """Messages Twilio would refuse (error 31924), described."""
         self.media_sizes: list[int] = []
@@ -146,7 +105,7 @@ class TwilioCaller:
         self._sequence = 0
         self._outgoing = bytearray()
         self._spoken = asyncio.Event()
-        self._playout = _Playout()
+        self._playout = Playout()
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = 0.0
@@ -181,20 +140,7 @@ class TwilioCaller:
         return self.twiml
 
     def _follow(self, twiml: str) -> None:
-        root = ElementTree.fromstring(twiml)
-        stream = root.find("./Connect/Stream")
-        if stream is None:
-            return  # no stream: the TwiML said something and hung up (a refused call)
-        url = stream.get("url", "")
-        parts = urlsplit(url)
-        if parts.scheme not in ("wss", "ws") or parts.query:
-            raise AssertionError(f"Twilio refuses this stream URL (31922/31923): {url!r}")
-        if stream.get("track") not in (None, "inbound_track"):
-            raise AssertionError("under <Connect> the track must be inbound_track (31941)")
-        self.stream_url = url
-        self.parameters = {
-            p.get("name", ""): p.get("value", "") for p in stream.findall("./Parameter")
-        }
+        self.stream_url, self.parameters = follow_twiml(twiml)
 
     async def connect(self) -> None:
         """Open the stream's WebSocket and send ``connected`` and ``start``."""
@@ -403,6 +349,7 @@ class TwilioCaller:
             self.violations.append(f"not a JSON message with an event: {text[:80]!r}")
             return
         self.received.append(message)
+        self.received_at.append(self.now())
         self._changed.set()
         if message.get("streamSid") != self.stream_sid:
             self.violations.append(f"{kind} with streamSid {message.get('streamSid')!r}")

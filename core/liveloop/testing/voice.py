@@ -5,22 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from ..config import AudioFormat
-from ..errors import ConfigError
 from ..session import Session
 from ._emulator import tones_module
 
 __all__ = ["silence", "speak", "utterance"]
 
+
 END_OF_TURN_MS = 1000
 """Silence after an utterance: longer than any VAD silence duration liveloop configures."""
-
-
-def _rate(audio: AudioFormat) -> int:
-    if audio.encoding != "pcm16":
-        raise ConfigError(
-            f"tone speech is PCM16; input_audio.encoding is {audio.encoding!r}",
-        )
-    return audio.rate
 
 
 def silence(ms: int, sample_rate: int = 24000) -> bytes:
@@ -47,12 +39,21 @@ async def speak(
     The audio goes out in ``chunk_ms`` chunks through ``session.send_audio``. With
     ``pace`` set, chunks are spaced like a microphone at ``pace`` times real time
     (``pace=1.0`` is real time); by default they are sent as fast as the session takes
-    them. Raises :class:`~liveloop.ConfigError` if the session's input audio is not PCM16.
+    them. The speech is in the session's input format (PCM16, or G.711 µ-law / A-law).
     """
-    rate = _rate(session.config.input_audio)
-    pcm = utterance(text, rate, silence_ms=silence_ms)
-    step = max(2, rate * chunk_ms // 1000 * 2)
-    for start in range(0, len(pcm), step):
-        await session.send_audio(pcm[start : start + step])
+    fmt = session.config.input_audio
+    audio = _in_format(utterance(text, fmt.rate, silence_ms=silence_ms), fmt)
+    width = 2 if fmt.encoding == "pcm16" else 1
+    step = max(width, int(fmt.bytes_per_ms * chunk_ms) // width * width)
+    for start in range(0, len(audio), step):
+        await session.send_audio(audio[start : start + step])
         if pace:
             await asyncio.sleep(chunk_ms / 1000 / pace)
+
+
+def _in_format(pcm: bytes, fmt: AudioFormat) -> bytes:
+    if fmt.encoding == "pcm16":
+        return pcm
+    from ._g711 import from_pcm16
+
+    return from_pcm16(pcm, fmt.encoding)

@@ -19,10 +19,12 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import soxr
+
+if TYPE_CHECKING:
+    import soxr
 
 from ..engine import (
     BufferTooSmall,
@@ -245,6 +247,8 @@ class GeminiFrontEnd:
             return pcm
         stream = self._resamplers.get(rate)
         if stream is None:
+            import soxr  # the gemini extra: only Gemini sessions resample their input
+
             stream = soxr.ResampleStream(rate, ENGINE_RATE, 1, dtype="int16")
             self._resamplers[rate] = stream
         samples = np.frombuffer(pcm, dtype="<i2")

@@ -160,8 +160,8 @@ class RealtimeFrontEnd:
         """Send one server event (an ``event_id`` is added first)."""
         if self._closed:
             return
-        full = {"type": event["type"], "event_id": _event_id()}
-        full.update((k, v) for k, v in event.items() if k != "type")
+        # "type" first, then "event_id", then the rest (``**event`` keeps type's place)
+        full = {"type": event["type"], "event_id": _event_id(), **event}
         async with self._lock:
             await self._send(full)
 

@@ -164,7 +164,7 @@ def merge_session(
             code="invalid_value",
             param=f"{param}.type",
         )
-    patch = validate(SessionPatch, update, param)
+    validate(SessionPatch, update, param)
     new = copy.deepcopy(current)
     for key, value in update.items():
         p = f"{param}.{key}"
@@ -185,7 +185,6 @@ def merge_session(
             new[key] = copy.deepcopy(value)
         elif key == "audio":
             _merge_audio(new["audio"], current, update["audio"], p, audio_started=audio_started)
-    del patch
     return new
 
 

@@ -97,7 +97,14 @@ async def calls(request: Request) -> Response:
         sdp = sdp_bytes.decode("utf-8")
     except UnicodeDecodeError:
         return http_error(400, "Invalid SDP offer: not UTF-8 text.", param="sdp")
-    from .. import webrtc
+    try:
+        from .. import webrtc  # aiortc is imported on the first call only
+    except ImportError:
+        return http_error(
+            501,
+            "WebRTC calls need aiortc: pip install 'liveloop-emulator[webrtc]'",
+            type="server_error",
+        )
 
     problem = webrtc.check_offer(sdp)
     if problem is not None:

@@ -94,6 +94,8 @@ class AzureConnector:
             raise ConfigError("base_url: give the Azure resource's endpoint")
         if config.api_key is None:
             raise ConfigError("api_key: give the Azure resource's key")
+        if config.model is None:
+            raise ConfigError("model: give the Azure deployment's name")
         url = azure_realtime_url(
             config.base_url, deployment=config.model, api_version=self.api_version
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop import Features, TransportSpec, hookimpl
+from liveloop.plugin import Features, TransportSpec, hookimpl
 
 from .connection import AzureConnector
 
@@ -34,6 +34,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
             transport="azure_websocket",
             connector=AzureConnector(),
             features=FEATURES,
+            provider_package="liveloop-openai",
             description="OpenAI Realtime on Azure OpenAI (api-key header, deployment as model)",
         )
     )

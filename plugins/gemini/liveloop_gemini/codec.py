@@ -20,6 +20,7 @@ from liveloop.actions import (
     ClearOutputAudio,
     CommitAudio,
     CreateResponse,
+    RestoreToolCall,
     SendText,
     SendToolOutput,
     TruncateItem,
@@ -44,7 +45,7 @@ from liveloop.events import (
 from liveloop.log import get_logger
 
 from . import wire
-from ._turns import TurnState
+from ._turns import Response, TurnState
 from .say import say_instructions
 from .setup import check_config, context_update, setup_message
 
@@ -54,16 +55,6 @@ MAX_AUDIO_MS = 1000
 """The most audio one ``realtimeInput`` message carries."""
 
 _log = get_logger("liveloop.gemini")
-
-_MESSAGES = (
-    "setupComplete",
-    "serverContent",
-    "toolCall",
-    "toolCallCancellation",
-    "goAway",
-    "sessionResumptionUpdate",
-    "voiceActivity",
-)
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -76,7 +67,7 @@ def _user_turn(text: str, role: str = "user") -> dict[str, Any]:
 
 class GeminiCodec:
     """Translates one Gemini Live connection's traffic (implements
-    :class:`liveloop.EventCodec`, :class:`liveloop.codec.LocalEvents` and
+    :class:`liveloop.plugin.EventCodec`, :class:`liveloop.codec.LocalEvents` and
     :class:`liveloop.codec.Resumable`).
 
     ``decode`` never raises: a frame that is not a JSON object, or a known message with a
@@ -130,14 +121,21 @@ class GeminiCodec:
         events: list[Event] = []
         known = False
         try:
-            usage = _field(data, "usageMetadata")
-            if usage is not None:
+            # usageMetadata first: it belongs to the response the same message may end.
+            keys = sorted(data, key=wire.usage_first) if len(data) > 1 else data
+            for key in keys:
+                name = wire.TOP_LEVEL.get(key) if isinstance(key, str) else None
+                if name is None:
+                    continue
+                body = data[key]
+                if body is None:
+                    continue
+                if not isinstance(body, dict):
+                    raise TypeError(f"{name!r} must be an object, got {type(body).__name__}")
                 known = True
-                self._usage(wire.UsageMetadata.model_validate(usage))
-            for name in _MESSAGES:
-                body = _field(data, name)
-                if body is not None:
-                    known = True
+                if name == "usageMetadata":
+                    self._usage(wire.UsageMetadata.model_validate(body))
+                else:
                     events += _DECODERS[name](self, body, data)
         except (ValidationError, ValueError, TypeError) as exc:
             kinds = ", ".join(key for key in data if isinstance(key, str))
@@ -156,6 +154,10 @@ class GeminiCodec:
         return [SessionStarted(session_id=setup.session_id, raw=data), SessionUpdated(raw=data)]
 
     def _server_content(self, body: Any, data: dict[str, Any]) -> list[Event]:
+        if len(body) == 1:
+            audio = wire.lone_audio(body)
+            if audio is not None:  # the hot path: one audio part, nothing else
+                return self._audio(audio, data)
         content = wire.ServerContent.model_validate(body)
         turns = self._turns
         events: list[Event] = []
@@ -166,7 +168,7 @@ class GeminiCodec:
             events += self._model_turn(content.model_turn, data)
         said = content.output_transcription
         if said is not None and said.text and not self._dropping:
-            response, started = turns.start_response(data)
+            response, started = self._start(data)
             response.transcript.append(said.text)
             events += started
             events.append(
@@ -188,6 +190,24 @@ class GeminiCodec:
             events += turns.end_response("completed", data, reason=reason)
         return events
 
+    def _start(self, data: dict[str, Any]) -> tuple[Response, list[Event]]:
+        response, events = self._turns.start_response(data)
+        if events:
+            # The model answers: whatever was sent to make it answer has been answered.
+            self._triggered = False
+        return response, events
+
+    def _audio(self, encoded: str, data: dict[str, Any]) -> list[Event]:
+        if self._dropping:
+            return []
+        response, events = self._start(data)
+        # raw stays None: audio messages are many and large; the bytes are here.
+        audio = wire.b64decode(encoded)
+        events.append(
+            AssistantAudio(response_id=response.id, item_id=response.item_id, audio=audio)
+        )
+        return events
+
     def _model_turn(self, turn: wire.Content, data: dict[str, Any]) -> list[Event]:
         events: list[Event] = []
         for part in turn.parts:
@@ -195,15 +215,9 @@ class GeminiCodec:
                 continue
             blob = part.inline_data
             if blob is not None and (blob.mime_type or "audio/").startswith("audio/"):
-                response, started = self._turns.start_response(data)
-                events += started
-                # raw stays None: audio messages are many and large; the bytes are here.
-                audio = wire.b64decode(blob.data)
-                events.append(
-                    AssistantAudio(response_id=response.id, item_id=response.item_id, audio=audio)
-                )
+                events += self._audio(blob.data, data)
             elif part.text:
-                response, started = self._turns.start_response(data)
+                response, started = self._start(data)
                 response.text.append(part.text)
                 events += started
                 events.append(
@@ -217,7 +231,7 @@ class GeminiCodec:
         calls = wire.ToolCall.model_validate(body).function_calls
         if not calls:
             return []
-        response, events = self._turns.start_response(data)
+        response, events = self._start(data)
         for call in calls:
             call_id = call.id or self._turns.next_id("gc")
             self._call_names[call_id] = call.name
@@ -332,6 +346,13 @@ class GeminiCodec:
         content = {"turns": [_user_turn(action.text, role)], "turnComplete": False}
         return [_dumps({"clientContent": content})]
 
+    def _restore_tool_call(self, action: RestoreToolCall) -> list[str]:
+        # A call from a connection that is gone: a new connection never matches a
+        # toolResponse to it, so the call and its result go back as the model's words.
+        text = f"(I called {action.name} with {action.arguments}; it returned {action.output})"
+        content = {"turns": [_user_turn(text, "model")], "turnComplete": False}
+        return [_dumps({"clientContent": content})]
+
     def _create_response(self, action: CreateResponse) -> list[str]:
         self._turns.requests.append(dict(action.metadata))
         if action.say is not None:
@@ -403,18 +424,8 @@ _ENCODERS: dict[type, Callable[[GeminiCodec, Any], list[str]]] = {
     ClearOutputAudio: GeminiCodec._nothing,
     TruncateItem: GeminiCodec._nothing,
     SendToolOutput: GeminiCodec._send_tool_output,
+    RestoreToolCall: GeminiCodec._restore_tool_call,
 }
-
-
-def _field(data: dict[str, Any], camel: str) -> Any:
-    """A top-level field by its camelCase or snake_case name (both are proto3 JSON)."""
-    value = data.get(camel)
-    if value is None:
-        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
-        value = data.get(snake)
-    if value is not None and not isinstance(value, dict):
-        raise TypeError(f"{camel!r} must be an object, got {type(value).__name__}")
-    return value
 
 
 def _short(exc: Exception) -> str:

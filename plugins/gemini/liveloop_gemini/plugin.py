@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop import Features, ProviderSpec, hookimpl
-from liveloop.lazy import lazy_codec
+from liveloop.plugin import Features, ProviderErrors, ProviderSpec, hookimpl, lazy_codec
 
-__all__ = ["FEATURES", "register_providers"]
+from .defaults import DEFAULTS, TRANSPORT_PACKAGES
+
+__all__ = ["ERRORS", "FEATURES", "register_providers"]
 
 FEATURES = Features(
     audio_in=True,
@@ -26,6 +27,28 @@ FEATURES = Features(
 )
 """What Gemini Live and this codec support; a transport narrows it."""
 
+ERRORS = ProviderErrors(
+    codes={"unsupported_update": "fatal"},
+    close_codes={
+        1007: "fatal",  # "Request contains an invalid argument.": the same request fails again
+        1008: "fatal",  # policy: bad model, unsupported operation, refused credentials
+        1011: "retryable",  # internal error, unavailable, or the connection's deadline
+    },
+    close_reasons={
+        "API key not valid": "authentication",
+        "API_KEY_INVALID": "authentication",
+        "PERMISSION_DENIED": "authentication",
+        "UNAUTHENTICATED": "authentication",
+        "ephemeral token": "authentication",
+        "unregistered callers": "authentication",
+        # A stale resumption handle: the session goes on without it (text restore).
+        "resumption handle": "retryable",
+        "session not found": "retryable",
+        "Deadline expired": "session_expired",
+    },
+)
+"""How Gemini's close codes and reasons classify (Gemini reports errors by closing)."""
+
 
 @hookimpl
 def register_providers(register: Callable[[ProviderSpec], None]) -> None:
@@ -39,5 +62,8 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
             api_key_env="GEMINI_API_KEY",
             base_url_env="GEMINI_BASE_URL",
             default_base_url="https://generativelanguage.googleapis.com",
+            defaults=DEFAULTS,
+            transport_packages=TRANSPORT_PACKAGES,
+            errors=ERRORS,
         )
     )

@@ -13,7 +13,11 @@ from typing import Any
 from liveloop.config import SemanticVAD, ServerVAD, SessionConfig
 from liveloop.errors import ConfigError
 
+from .defaults import INPUT_RATE, OUTPUT_RATE, with_defaults
+
 __all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_VOICE",
     "INPUT_RATE",
     "OUTPUT_RATE",
     "context_update",
@@ -22,10 +26,11 @@ __all__ = [
     "setup_message",
 ]
 
-INPUT_RATE = 16_000
-"""The rate Gemini Live takes user audio at (the transport converts other rates)."""
-OUTPUT_RATE = 24_000
-"""The rate of the audio Gemini Live speaks."""
+
+DEFAULT_MODEL = "gemini-3.8-live"
+"""The model a session gets when its configuration names none."""
+DEFAULT_VOICE = "Puck"
+"""The voice a session gets when its configuration names none."""
 
 # Energy thresholds at or under this count as "start speaking early" (high sensitivity).
 _SENSITIVE_BELOW = 0.5
@@ -109,15 +114,17 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
     into the setup as is (a key set to ``None`` removes a default, e.g.
     ``{"contextWindowCompression": None}``).
     """
+    config = with_defaults(config)
     check_config(config)
+    assert config.model is not None  # the defaults name one
     audio = config.output_modalities == ("audio",)
     generation: dict[str, Any] = {"responseModalities": ["AUDIO" if audio else "TEXT"]}
     if audio:
         generation["speechConfig"] = {
-            "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": config.voice}}
+            "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": config.voice or DEFAULT_VOICE}}
         }
     setup: dict[str, Any] = {
-        "model": model_path(config.model),
+        "model": model_path(config.model or DEFAULT_MODEL),
         "generationConfig": generation,
         "realtimeInputConfig": _realtime_input(config),
         "sessionResumption": {"handle": resume_handle} if resume_handle else {},

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "MESSAGES",
+    "TOP_LEVEL",
     "Blob",
     "Content",
     "FunctionCall",
@@ -31,6 +33,9 @@ __all__ = [
     "VoiceActivity",
     "b64decode",
     "duration_ms",
+    "lone_audio",
+    "snake",
+    "usage_first",
 ]
 
 
@@ -125,10 +130,58 @@ def b64decode(data: str) -> bytes:
     """Decode standard or URL-safe base64, with or without padding; raises
     ``ValueError`` for anything else."""
     try:
-        if "-" in data or "_" in data:
-            data = data.replace("-", "+").replace("_", "/")
-        if len(data) % 4:
-            data += "=" * (-len(data) % 4)
-        return base64.b64decode(data, validate=True)
+        return base64.b64decode(data, validate=True)  # what the service sends
+    except (binascii.Error, ValueError):
+        pass
+    try:
+        data = data.replace("-", "+").replace("_", "/")
+        return base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"not base64: {exc}") from None
+
+
+MESSAGES = (
+    "setupComplete",
+    "serverContent",
+    "toolCall",
+    "toolCallCancellation",
+    "goAway",
+    "sessionResumptionUpdate",
+    "voiceActivity",
+)
+
+
+def snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+
+
+# Top-level keys in either spelling (proto3 JSON) -> the camelCase name.
+TOP_LEVEL = {
+    spelling: name for name in (*MESSAGES, "usageMetadata") for spelling in (name, snake(name))
+}
+
+
+def usage_first(key: Any) -> int:
+    return 0 if TOP_LEVEL.get(key) == "usageMetadata" else 1
+
+
+def lone_audio(body: dict[str, Any]) -> str | None:
+    """The base64 audio of a ``serverContent`` that is one audio part and nothing else
+    (checked field by field, as the models would), else ``None``."""
+    turn = body.get("modelTurn", body.get("model_turn"))
+    if not isinstance(turn, dict):
+        return None
+    parts = turn.get("parts")
+    if not isinstance(parts, list) or len(parts) != 1:
+        return None
+    part = parts[0]
+    if not isinstance(part, dict) or len(part) != 1:
+        return None
+    blob = part.get("inlineData", part.get("inline_data"))
+    if not isinstance(blob, dict):
+        return None
+    mime = blob.get("mimeType", blob.get("mime_type"))
+    encoded = blob.get("data")
+    if not isinstance(encoded, str) or not (mime is None or str(mime).startswith("audio/")):
+        return None
+    return encoded

@@ -31,8 +31,6 @@ DEFAULT_API_VERSION = "v1beta"
 FALLBACK_KEY_ENV = "GOOGLE_API_KEY"
 TOKEN_PREFIX = "auth_tokens/"
 _SERVICE = "google.ai.generativelanguage.{version}.GenerativeService.{method}"
-# Close codes whose reason names a refused credential: not worth another attempt.
-_REFUSED_WORDS = ("api key", "api_key", "permission", "unauthenticated", "unauthorized", "token")
 
 
 class _RedactSecrets(logging.Filter):
@@ -116,15 +114,9 @@ class GeminiConnection:
             return ConnectionLost("the connection dropped without a close frame", exc)
         reason = f": {close.reason}" if close.reason else ""
         message = f"the connection closed (code {close.code}{reason})"
-        lowered = close.reason.lower()
-        if close.code in (1007, 1008) and any(word in lowered for word in _REFUSED_WORDS):
-            # Gemini refuses a credential by closing the socket, not at the handshake.
-            refusal = ProviderError(
-                f"Gemini refused the credentials (code {close.code}{reason})",
-                code="invalid_api_key",
-            )
-            return ConnectionLost(message, refusal)
-        return ConnectionLost(message, exc)
+        # Gemini refuses a credential by closing the socket after the upgrade; the
+        # provider spec classifies the code and reason (authentication: not retried).
+        return ConnectionLost(message, exc, close_code=close.code, close_reason=close.reason)
 
 
 class GeminiConnector:

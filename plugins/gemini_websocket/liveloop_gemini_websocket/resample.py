@@ -12,7 +12,7 @@ import soxr
 __all__ = ["TARGET_RATE", "InputResampler"]
 
 TARGET_RATE = 16_000
-_AUDIO_PREFIX = '{"realtimeInput":{"audio"'
+_AUDIO = re.compile(r'\{\s*"realtimeInput"\s*:\s*\{\s*"audio"')
 _RATE = re.compile(r"rate=(\d+)")
 
 
@@ -29,7 +29,7 @@ class InputResampler:
 
     def convert(self, message: str) -> str:
         """``message``, with its audio at 16 kHz."""
-        if not message.startswith(_AUDIO_PREFIX):
+        if _AUDIO.match(message) is None:
             return message
         match = _RATE.search(message, 0, 120)
         if match is None or int(match.group(1)) == TARGET_RATE:

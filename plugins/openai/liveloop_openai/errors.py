@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liveloop.provider_errors import ProviderErrors
+from liveloop.plugin import ProviderErrors
 
 __all__ = ["ERRORS"]
 

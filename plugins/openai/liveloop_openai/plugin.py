@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop import Features, ProviderSpec, hookimpl
-from liveloop.lazy import lazy_codec
+from liveloop.plugin import Features, ProviderSpec, hookimpl, lazy_codec
 
+from .defaults import DEFAULTS, TRANSPORT_PACKAGES
+from .emulated import OpenAIEmulated
 from .errors import ERRORS
 
 __all__ = ["FEATURES", "register_providers"]
@@ -40,6 +41,11 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
             base_url_env="OPENAI_BASE_URL",
             default_base_url="https://api.openai.com/v1",
             max_session_seconds=3600,
+            defaults=DEFAULTS,
+            transport_packages=TRANSPORT_PACKAGES,
+            # The provider with the most pairs serves sessions that name none.
+            priority=10,
+            emulator=OpenAIEmulated(),
             errors=ERRORS,
         )
     )

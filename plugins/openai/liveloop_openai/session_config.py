@@ -10,6 +10,8 @@ from typing import Any
 
 from liveloop import AudioFormat, ConfigError, SemanticVAD, ServerVAD, SessionConfig, ToolDefinition
 
+from .defaults import with_defaults
+
 __all__ = ["PCM_RATE", "audio_format_payload", "session_update_payload"]
 
 PCM_RATE = 24000
@@ -33,8 +35,10 @@ def session_update_payload(config: SessionConfig) -> dict[str, Any]:
     ``audio.input``, and ``extras={"max_output_tokens": 500}`` adds a top-level field.
 
     Raises :class:`~liveloop.ConfigError` naming the field when an audio format cannot be
-    expressed (PCM16 at any rate other than 24000 Hz).
+    expressed (PCM16 at any rate other than 24000 Hz). Fields the config leaves unset
+    take OpenAI's defaults (:data:`liveloop_openai.defaults.DEFAULTS`).
     """
+    config = with_defaults(config)
     audio_input: dict[str, Any] = {
         "format": audio_format_payload(config.input_audio, "input_audio"),
         "transcription": _transcription(config),

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from liveloop import LiveloopError, get_logger
-from liveloop.plugins import get_plugin_manager
+from liveloop.plugin import get_plugin_manager
 from liveloop_openai.session_config import session_update_payload
 from liveloop_serve import SECURITY_HEADERS, ServeError, Server, env_key, error
 

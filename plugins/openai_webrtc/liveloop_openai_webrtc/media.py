@@ -16,7 +16,7 @@ from aiortc.mediastreams import MediaStreamError
 from liveloop import ConnectionLost, get_logger
 from liveloop.events import AssistantAudio
 
-from .attribution import TrackAttribution
+from .attribution import TrackAttribution, is_quiet
 
 __all__ = ["OutgoingAudioTrack", "PcmResampler", "WebRTCMedia"]
 
@@ -34,6 +34,9 @@ PREROLL_FRAMES = 3
 """Frames kept from before ``output_audio_buffer.started`` (RTP may outrun the event)."""
 TAIL_SECONDS = 0.3
 """Audio still taken after ``output_audio_buffer.stopped`` (the event may outrun RTP)."""
+MAX_TAIL_SECONDS = 1.0
+"""After :data:`TAIL_SECONDS`, sound (not silence) is still taken up to this long: on a
+loaded machine the track lags the event by more than the usual tail."""
 
 
 class PcmResampler:
@@ -149,6 +152,7 @@ class WebRTCMedia:
         self._preroll: collections.deque[bytes] = collections.deque(maxlen=PREROLL_FRAMES)
         self._playing = False
         self._tail_until = 0.0
+        self._tail_max = 0.0
         self._lost: ConnectionLost | None = None
         self._lost_event = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -200,9 +204,10 @@ class WebRTCMedia:
         elif event_type == "output_audio_buffer.stopped":
             self._playing = False
             self._tail_until = time.monotonic() + TAIL_SECONDS
+            self._tail_max = time.monotonic() + MAX_TAIL_SECONDS
         elif event_type == "output_audio_buffer.cleared":
             self._playing = False
-            self._tail_until = 0.0
+            self._tail_until = self._tail_max = 0.0
             while not self._received.empty():
                 self._received.get_nowait()
 
@@ -227,7 +232,7 @@ class WebRTCMedia:
                 if not isinstance(frame, av.AudioFrame):
                     continue
                 pcm = self._from_track.frame(frame)
-                if self._playing or time.monotonic() < self._tail_until:
+                if self._playing or self._in_tail(pcm):
                     self._deliver(pcm)
                 else:
                     self._preroll.append(pcm)
@@ -236,6 +241,10 @@ class WebRTCMedia:
         except Exception as exc:  # a codec failure must not go unnoticed
             _log.warning("reading the provider's audio failed", error=str(exc))
             self.lose(ConnectionLost("reading the provider's audio failed", exc))
+
+    def _in_tail(self, pcm: bytes) -> bool:
+        now = time.monotonic()
+        return now < self._tail_until or (now < self._tail_max and not is_quiet(pcm))
 
     def _deliver(self, pcm: bytes) -> None:
         if not pcm:

@@ -20,6 +20,7 @@ from aiortc import (
 
 from liveloop import ConfigError, ConnectionLost, ProviderError, SessionConfig, get_logger
 from liveloop.transport import MediaChannel
+from liveloop_openai.defaults import with_defaults
 from liveloop_openai.session_config import session_update_payload
 
 from .ice import choose_host_addresses, choose_ice_servers, host_addresses
@@ -200,6 +201,7 @@ class WebRTCConnector:
     async def open(self, config: SessionConfig) -> WebRTCConnection:
         """Negotiate a call and return it once the events channel is open (all of it
         bounded by ``config.connect_timeout``)."""
+        config = with_defaults(config)
         if config.base_url is None:
             raise ConfigError("base_url: no endpoint configured for OpenAI WebRTC")
         if config.api_key is None:

@@ -7,15 +7,9 @@ import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from liveloop import (
-    Connection,
-    Connector,
-    Features,
-    RouteSpec,
-    SessionConfig,
-    TransportSpec,
-    hookimpl,
-)
+from liveloop import SessionConfig
+from liveloop.plugin import Connection, Connector, Features, RouteSpec, TransportSpec, hookimpl
+from liveloop_openai.defaults import PROVIDER_PACKAGE
 
 PEER_FEATURES = Features(
     audio_in=True,
@@ -67,6 +61,7 @@ def transport_specs() -> list[TransportSpec]:
     return [
         TransportSpec(
             provider="openai",
+            provider_package=PROVIDER_PACKAGE,
             transport="webrtc",
             connector=_Deferred(".peer", "WebRTCConnector"),
             features=PEER_FEATURES,
@@ -77,6 +72,7 @@ def transport_specs() -> list[TransportSpec]:
         ),
         TransportSpec(
             provider="openai",
+            provider_package=PROVIDER_PACKAGE,
             transport="webrtc_sideband",
             connector=_Deferred(".sideband", "SidebandConnector"),
             features=SIDEBAND_FEATURES,
@@ -105,6 +101,19 @@ def register_routes(register: Callable[[RouteSpec], None]) -> None:
             description="browsers call over WebRTC; the handler runs here over the sideband",
         )
     )
+    register(
+        RouteSpec(
+            name="openai-sip",
+            routes=_sip_routes,
+            description="phone calls OpenAI answers over SIP (POST /phone/openai webhook)",
+        )
+    )
+
+
+def _sip_routes(server: Any) -> Sequence[Any]:
+    from .sip import sip_routes
+
+    return sip_routes(server)
 
 
 def _browser_routes(server: Any) -> Sequence[Any]:

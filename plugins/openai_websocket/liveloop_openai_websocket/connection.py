@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from liveloop import ConfigError, ConnectionLost, ProviderError, SessionConfig, get_logger
 from liveloop.log import redact
 from liveloop.transport import MediaChannel
+from liveloop_openai.defaults import with_defaults
 
 __all__ = ["WebSocketConnection", "WebSocketConnector", "realtime_url"]
 
@@ -101,7 +102,8 @@ class WebSocketConnector:
         if config.api_key is None:
             raise ConfigError("api_key: no API key given and OPENAI_API_KEY is not set")
         # With a call_id the socket attaches to that live call (a WebRTC call's sideband).
-        url = realtime_url(config.base_url, model=config.model, call_id=config.call_id)
+        model = with_defaults(config).model
+        url = realtime_url(config.base_url, model=model, call_id=config.call_id)
         headers = {"Authorization": f"Bearer {config.api_key.get_secret_value()}"}
         _log.debug("connecting", url=url)
         try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveloop import Features, TransportSpec, hookimpl
-from liveloop.lazy import LazyConnector
+from liveloop.plugin import Features, LazyConnector, TransportSpec, hookimpl
+from liveloop_openai.defaults import PROVIDER_PACKAGE
 
 FEATURES = Features(
     audio_in=True,
@@ -28,6 +28,7 @@ def register_transports(register: Callable[[TransportSpec], None]) -> None:
     register(
         TransportSpec(
             provider="openai",
+            provider_package=PROVIDER_PACKAGE,
             transport="websocket",
             connector=LazyConnector("liveloop_openai_websocket.connection:WebSocketConnector"),
             features=FEATURES,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from liveloop import RouteSpec, get_logger, hookimpl
+from liveloop import get_logger
+from liveloop.plugin import RouteSpec, hookimpl
 
 _log = get_logger("liveloop.twilio")
 

@@ -315,7 +315,7 @@ def _formats(options: dict[str, Any]) -> tuple[liveloop.AudioFormat, liveloop.Au
     """µ-law both ways when the pair takes it, else the handler's own formats."""
     provider = options.get("provider", "openai")
     transport = options.get("transport", "websocket")
-    _, _, row = liveloop.resolve(provider, transport)
+    _, _, row = liveloop.plugin.resolve(provider, transport)
     if "g711_ulaw" in row.features.audio_formats:
         return CALL_FORMAT, CALL_FORMAT
     config = liveloop.SessionConfig.model_validate(
