@@ -140,7 +140,8 @@ def default_provider(manager: PluginManager | None = None) -> str:
     manager = manager or get_plugin_manager()
     providers = manager.providers()
     if not providers:
-        raise UnsupportedTransport("", "", [], None)
+        # A misspelled LIVELOOP_PLUGINS is the likeliest reason: say so.
+        raise UnsupportedTransport("", "", [], None, reason=manager.unknown_allowed())
     ranked = sorted(providers, key=lambda name: (-providers[name].spec.priority, name))
     top = providers[ranked[0]].spec.priority
     tied = [name for name in ranked if providers[name].spec.priority == top]
