@@ -10,6 +10,8 @@ session that uses the pair.
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from .config import SessionConfig
     from .transport import Connection, Connector
 
-__all__ = ["LazyConnector", "lazy_codec", "load"]
+__all__ = ["LazyConnector", "lazy_codec", "lazy_exports", "load"]
 
 
 def load(target: str) -> Any:
@@ -55,3 +57,19 @@ def lazy_codec(target: str) -> CodecFactory:
 
     build.__qualname__ = build.__name__ = f"lazy_codec({target!r})"
     return build
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``package`` whose public names (``exports``: name ->
+    submodule) import their submodule on first use, then stay in the package's namespace:
+    ``__getattr__ = lazy_exports(__name__, {"MyCodec": "codec"})``."""
+
+    def __getattr__(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{module}", package), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .connecting import resolve_config
     from .features import Features
     from .hookspecs import hookimpl
-    from .lazy import LazyConnector, lazy_codec
+    from .lazy import LazyConnector, lazy_codec, lazy_exports
     from .log import redact
     from .matrix import default_provider, install_hint, resolve
     from .plugins import (
@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "hookimpl": "hookspecs",
     "LazyConnector": "lazy",
     "lazy_codec": "lazy",
+    "lazy_exports": "lazy",
     "redact": "log",
     "default_provider": "matrix",
     "install_hint": "matrix",
@@ -112,6 +113,7 @@ __all__ = [
     "hookimpl",
     "install_hint",
     "lazy_codec",
+    "lazy_exports",
     "redact",
     "register",
     "resolve",

@@ -6,8 +6,9 @@ builds no codec models.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from liveloop.plugin import lazy_exports
 
 if TYPE_CHECKING:
     from .codec import GeminiCodec
@@ -22,10 +23,4 @@ _EXPORTS = {
     "setup_message": "setup",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -8,8 +8,9 @@ verbatim speech. The plugin registers itself through the ``liveloop`` entry poin
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from liveloop.plugin import lazy_exports
 
 if TYPE_CHECKING:
     from .codec import OpenAICodec
@@ -26,10 +27,4 @@ _EXPORTS = {
     "session_update_payload": "session_config",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)
