@@ -17,6 +17,7 @@ __all__ = [
     "alaw_decode",
     "alaw_encode",
     "bytes_per_ms",
+    "format_type",
     "from_format",
     "resample",
     "to_format",
@@ -115,7 +116,8 @@ def resample(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
     return bytes(np.clip(np.round(out), -32768, 32767).astype("<i2").tobytes())
 
 
-def _format_type(fmt: Any) -> str:
+def format_type(fmt: Any) -> str:
+    """The ``type`` of a session audio format (``audio/pcm`` when it names none)."""
     if isinstance(fmt, dict):
         kind = fmt.get("type")
         if isinstance(kind, str):
@@ -126,7 +128,7 @@ def _format_type(fmt: Any) -> str:
 def from_format(data: bytes, fmt: Any) -> bytes:
     """Audio in a session format (``{"type": "audio/pcm"|"audio/pcmu"|"audio/pcma"}``) to PCM16
     at 24 kHz."""
-    kind = _format_type(fmt)
+    kind = format_type(fmt)
     if kind == "audio/pcmu":
         return resample(ulaw_decode(data), G711_RATE, PCM_RATE)
     if kind == "audio/pcma":
@@ -136,7 +138,7 @@ def from_format(data: bytes, fmt: Any) -> bytes:
 
 def to_format(pcm: bytes, fmt: Any) -> bytes:
     """PCM16 at 24 kHz to audio in a session format."""
-    kind = _format_type(fmt)
+    kind = format_type(fmt)
     if kind == "audio/pcmu":
         return ulaw_encode(resample(pcm, PCM_RATE, G711_RATE))
     if kind == "audio/pcma":
@@ -146,4 +148,4 @@ def to_format(pcm: bytes, fmt: Any) -> bytes:
 
 def bytes_per_ms(fmt: Any) -> int:
     """Bytes of audio per millisecond in a session format."""
-    return 8 if _format_type(fmt) in ("audio/pcmu", "audio/pcma") else 48
+    return 8 if format_type(fmt) in ("audio/pcmu", "audio/pcma") else 48

@@ -101,16 +101,26 @@ class EnergyVAD:
 
     def feed(self, pcm: bytes) -> list[SpeechStarted | SpeechStopped]:
         """Feed more audio, in chunks of any size; returns the events it completed, in order."""
-        data = self._pending + pcm
-        self._samples += len(data) // 2 - len(self._pending) // 2
+        pending = self._pending
+        data = pending + pcm if pending else pcm
+        self._samples += len(data) // 2 - len(pending) // 2
         frame_bytes = 2 * self._frame_samples
         n_frames = len(data) // frame_bytes
-        self._pending = data[n_frames * frame_bytes :]
+        used = n_frames * frame_bytes
+        self._pending = data[used:]
         if n_frames == 0:
             return []
-        frames = np.frombuffer(data[: n_frames * frame_bytes], dtype="<i2").reshape(n_frames, -1)
-        # sum of squares per frame in one pass, accumulated in int64 (no per-frame Python work)
-        energy = np.einsum("ij,ij->i", frames, frames, dtype=np.int64)
+        # Float64 holds every square and every frame's sum exactly (below 2**53): the same
+        # verdicts as integer sums, at a fraction of the cost of an int64 einsum.
+        samples = np.frombuffer(data, dtype="<i2", count=used // 2).astype(np.float64)
+        if not self._in_speech and float(samples.dot(samples)) < self._min_energy:
+            # The whole chunk has less energy than one speech frame needs, so no frame is
+            # speech: the common case (silence, a quiet room) costs one dot product.
+            self._frames += n_frames
+            self._speech_run = 0
+            return []
+        frames = samples.reshape(n_frames, -1)
+        energy = np.einsum("ij,ij->i", frames, frames)
         events: list[SpeechStarted | SpeechStopped] = []
         for is_speech in (energy >= self._min_energy).tolist():
             event = self._step(bool(is_speech))

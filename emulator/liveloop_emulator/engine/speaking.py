@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import copy
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -37,6 +38,17 @@ class _Heard:
         slots = int(max(0.0, audio_ms) // tones.SYMBOL_MS) - tones.SYNC_SLOTS
         clean_chars = max(0, min(self._clean, slots))
         return self._text[: bisect.bisect_right(self._cumulative, clean_chars)]
+
+
+@functools.lru_cache(maxsize=32)
+def _speech(text: str, chunk_bytes: int) -> tuple[tuple[bytes, ...], _Heard]:
+    """The tone speech of ``text`` cut into chunks, and how much of it each length of audio
+    carries. Kept for the texts said last: sessions say the same things again and again, so
+    most replies cost no synthesis, and the same chunk objects go out each time (an output
+    sink can key its own work on them)."""
+    pcm = tones.encode(text)
+    chunks = tuple(pcm[offset : offset + chunk_bytes] for offset in range(0, len(pcm), chunk_bytes))
+    return chunks, _Heard(text)
 
 
 class Speaker:
@@ -184,23 +196,20 @@ class Speaker:
         self.audio_started = True
         self._conversation.spoken[item["id"]] = text
         item["content"] = [{"type": "output_audio", "transcript": ""}]
-        pcm = tones.encode(text)
-        chunk_bytes = self.chunk_ms * 48
+        chunks, heard = _speech(text, self.chunk_ms * 48)
         # The conversation's copy grows in place: appending a chunk costs the chunk only.
         sent = bytearray()
         if response.conversation:
             self._conversation.audio[item["id"]] = sent
-        heard = _Heard(text)
         transcript = ""
         sink = self._sink()
         loop = asyncio.get_running_loop()
         started = loop.time()
-        for index, offset in enumerate(range(0, len(pcm), chunk_bytes)):
+        for index, chunk in enumerate(chunks):
             due = started + index * self.chunk_ms / 1000 / self.speed
             wait = 0.0 if sink.paced else due - loop.time()
             if await pause(response, wait):
                 break
-            chunk = pcm[offset : offset + chunk_bytes]
             await sink.write(chunk, at)
             sent += chunk
             now_heard = heard.after(len(sent) / 48)

@@ -28,6 +28,7 @@ __all__ = [
     "CLIENT_EVENTS",
     "ResponseAudio",
     "ResponseParams",
+    "is_plain_append",
     "parse_event",
     "parse_response_params",
 ]
@@ -102,6 +103,22 @@ def parse_event(event: dict[str, Any]) -> BaseModel:
     if model is None:
         raise invalid_value("type", kind, list(CLIENT_EVENTS))
     return validate(model, event)
+
+
+_APPEND_KEYS = frozenset(("type", "event_id", "audio"))
+
+
+def is_plain_append(event: dict[str, Any]) -> bool:
+    """Whether ``event`` is an ``input_audio_buffer.append`` that :func:`parse_event` would
+    accept as it is (its ``audio`` a string, its ``event_id`` a string if any, no other
+    field): a check by hand, since it runs for every chunk of user audio. Anything else goes
+    through the model, which words the error."""
+    return (
+        event.get("type") == "input_audio_buffer.append"
+        and type(event.get("audio")) is str
+        and type(event.get("event_id", "")) is str
+        and event.keys() <= _APPEND_KEYS
+    )
 
 
 # -- response.create's parameters

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import itertools
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -14,9 +12,7 @@ from pydantic import BaseModel
 
 from .. import audio
 from ..engine import (
-    AudioTarget,
     BufferTooSmall,
-    ClearedAudio,
     DuplicateItem,
     Engine,
     EngineError,
@@ -33,9 +29,10 @@ from ..engine import (
 from ..engine import events as ev
 from ..replies import Rule
 from . import client_events as ce
+from .audio_out import EventAudioOutput
 from .errors import ProtocolError, Strict, validate, wrong_type
 from .items import decode_base64, parse_item, wire_item
-from .render import ResponseTag, render, session_object
+from .render import ResponseTag, new_event_id, render, session_object
 from .session import (
     check_tool_choice,
     check_tools,
@@ -56,45 +53,6 @@ _NOT_FOUND_CODES = {
     "conversation.item.delete": "item_delete_invalid_item_id",
     "conversation.item.truncate": "item_truncate_invalid_item_id",
 }
-
-
-_EVENT_PREFIX = "event_" + secrets.token_hex(4)
-_event_numbers = itertools.count(1)
-
-
-def _event_id() -> str:
-    """A unique ``event_...`` id: a random process prefix and a counter (no syscall per
-    event: this runs for every event sent)."""
-    return f"{_EVENT_PREFIX}{next(_event_numbers):012x}"
-
-
-class EventAudioOutput:
-    """The WebSocket behaviour: audio goes out as ``response.output_audio.delta`` events in
-    the session's output format."""
-
-    paced = False
-
-    def __init__(self, front: RealtimeFrontEnd) -> None:
-        self._front = front
-
-    async def write(self, pcm: bytes, target: AudioTarget) -> None:
-        data = audio.to_format(pcm, self._front.session["audio"]["output"]["format"])
-        await self._front.emit(
-            {
-                "type": "response.output_audio.delta",
-                "response_id": target.response_id,
-                "item_id": target.item_id,
-                "output_index": target.output_index,
-                "content_index": target.content_index,
-                "delta": base64.b64encode(data).decode("ascii"),
-            }
-        )
-
-    async def end(self, target: AudioTarget) -> None:
-        return None
-
-    async def clear(self) -> ClearedAudio | None:
-        return None
 
 
 class RealtimeFrontEnd:
@@ -161,9 +119,14 @@ class RealtimeFrontEnd:
         if self._closed:
             return
         # "type" first, then "event_id", then the rest (``**event`` keeps type's place)
-        full = {"type": event["type"], "event_id": _event_id(), **event}
+        await self.send_event({"type": event["type"], "event_id": new_event_id(), **event})
+
+    async def send_event(self, event: dict[str, Any]) -> None:
+        """Send one server event that already carries its ``event_id``, second."""
+        if self._closed:
+            return
         async with self._lock:
-            await self._send(full)
+            await self._send(event)
 
     async def on_event(self, event: ev.EngineEvent) -> None:
         """Render one engine event (also fed by playout buffers) and send it."""
@@ -189,7 +152,7 @@ class RealtimeFrontEnd:
         """A ``session.created`` event (with its ``event_id``) for a newly attached client."""
         return {
             "type": "session.created",
-            "event_id": _event_id(),
+            "event_id": new_event_id(),
             "session": session_object(self.session),
         }
 
@@ -210,14 +173,17 @@ class RealtimeFrontEnd:
 
     async def handle(self, event: dict[str, Any]) -> None:
         """Handle one parsed client event; mistakes become ``error`` events."""
-        event_id = event.get("event_id")
         try:
-            parsed = ce.parse_event(event)
-            await self._handlers[event["type"]](parsed)
+            if ce.is_plain_append(event):
+                # Every chunk of user audio: its model would accept it as it is.
+                await self._append_audio(event["audio"])
+            else:
+                parsed = ce.parse_event(event)
+                await self._handlers[event["type"]](parsed)
         except ProtocolError as exc:
-            await self._refuse(exc, event_id)
+            await self._refuse(exc, event.get("event_id"))
         except EngineError as exc:
-            await self._refuse(_word(exc, event.get("type")), event_id)
+            await self._refuse(_word(exc, event.get("type")), event.get("event_id"))
 
     async def _refuse(self, exc: ProtocolError, event_id: Any) -> None:
         await self.error(
@@ -236,7 +202,10 @@ class RealtimeFrontEnd:
         await self.emit({"type": "session.updated", "session": session_object(self.session)})
 
     async def _append(self, event: ce.InputAudioBufferAppend) -> None:
-        raw = decode_base64(event.audio, "audio")
+        await self._append_audio(event.audio)
+
+    async def _append_audio(self, data: str) -> None:
+        raw = decode_base64(data, "audio")
         await self.engine.feed_audio(
             audio.from_format(raw, self.session["audio"]["input"]["format"])
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import itertools
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +15,23 @@ from .items import wire_item
 
 __all__ = [
     "ResponseTag",
+    "new_event_id",
     "render",
     "response_object",
     "session_object",
     "usage_object",
     "voice_name",
 ]
+
+
+_EVENT_PREFIX = "event_" + secrets.token_hex(4)
+_event_numbers = itertools.count(1)
+
+
+def new_event_id() -> str:
+    """A unique ``event_...`` id: a random process prefix and a counter (no syscall per
+    event: this runs for every event sent)."""
+    return f"{_EVENT_PREFIX}{next(_event_numbers):012x}"
 
 
 def voice_name(voice: Any) -> Any:

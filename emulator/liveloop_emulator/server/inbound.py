@@ -3,13 +3,13 @@ handed to the session's front end; malformed ones answered with OpenAI's errors.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..realtime import RealtimeFrontEnd
 from ..records import EmulatorSession
+from ..wirejson import loads
 
 __all__ = ["MAX_EVENT_BYTES", "receive_binary", "receive_events", "receive_text"]
 
@@ -21,7 +21,7 @@ async def receive_text(session: EmulatorSession, front: RealtimeFrontEnd, text: 
     """One text message from a client."""
     size = len(text) if len(text) * 4 <= MAX_EVENT_BYTES else len(text.encode("utf-8"))
     try:
-        event: Any = json.loads(text)
+        event: Any = loads(text)
     except ValueError:
         await front.error(
             "We could not parse the JSON body of your request. The Realtime API expects each "

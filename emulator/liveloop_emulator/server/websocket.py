@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from typing import Any
 
@@ -15,6 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from ..auth import Credential, bearer_token
 from ..realtime import RealtimeFrontEnd
 from ..records import EmulatorSession
+from ..wirejson import dumps
 from .http import http_error
 from .inbound import receive_events
 from .state import Call, ServerState, state_of
@@ -31,9 +31,6 @@ __all__ = [
 ]
 
 INSECURE_KEY_PROTOCOL = "openai-insecure-api-key."
-
-_encode = json.JSONEncoder(separators=(",", ":")).encode
-"""Compact JSON for every server event (fewer bytes to frame and send)."""
 
 AZURE_API_VERSIONS = ("2025-08-28",)
 """The dated Azure api-versions served on ``/openai/realtime``: the GA protocol's. Preview
@@ -186,7 +183,7 @@ async def run_session(
             return
         session.server_events.append(event)
         try:
-            await websocket.send_text(_encode(event))
+            await websocket.send_text(dumps(event))
         except Exception:
             session.closed = True
 
@@ -228,7 +225,7 @@ async def run_sideband(call: Call, websocket: WebSocket) -> None:
     """A sideband WebSocket attached to a live call: it gets the call's server events, and its
     client events drive the call's front end."""
     try:
-        await websocket.send_text(json.dumps(call.session_created()))
+        await websocket.send_text(dumps(call.session_created()))
         call.sidebands.add(websocket)
         await receive_events(websocket, call.session, call.engine)
     except (WebSocketDisconnect, RuntimeError, OSError):
