@@ -26,6 +26,8 @@ import numpy as np
 
 __all__ = ["FRAME_MS", "MIN_SPEECH_FRAMES", "EnergyVAD", "SpeechStarted", "SpeechStopped"]
 
+_PCM16 = np.dtype("<i2")
+
 #: Analysis frame length in milliseconds.
 FRAME_MS: int = 10
 #: Consecutive speech frames needed before speech is declared.
@@ -110,15 +112,19 @@ class EnergyVAD:
         self._pending = data[used:]
         if n_frames == 0:
             return []
-        # Float64 holds every square and every frame's sum exactly (below 2**53): the same
-        # verdicts as integer sums, at a fraction of the cost of an int64 einsum.
-        samples = np.frombuffer(data, dtype="<i2", count=used // 2).astype(np.float64)
-        if not self._in_speech and float(samples.dot(samples)) < self._min_energy:
-            # The whole chunk has less energy than one speech frame needs, so no frame is
-            # speech: the common case (silence, a quiet room) costs one dot product.
-            self._frames += n_frames
-            self._speech_run = 0
-            return []
+        if used == len(data) and data == bytes(used):
+            # Digital silence (a muted microphone, a paced sender's padding): no energy at
+            # all, known from one comparison.
+            if self._quiet(n_frames):
+                return []
+            samples = np.zeros(used // 2)
+        else:
+            # Float64 holds every square and every frame's sum exactly (below 2**53): the
+            # same verdicts as integer sums, at a fraction of the cost of an int64 einsum.
+            samples = np.frombuffer(data, dtype=_PCM16, count=used // 2).astype(np.float64)
+            # Less energy in the whole chunk than one speech frame needs: no frame is speech.
+            if float(samples.dot(samples)) < self._min_energy and self._quiet(n_frames):
+                return []
         frames = samples.reshape(n_frames, -1)
         energy = np.einsum("ij,ij->i", frames, frames)
         events: list[SpeechStarted | SpeechStopped] = []
@@ -127,6 +133,18 @@ class EnergyVAD:
             if event is not None:
                 events.append(event)
         return events
+
+    def _quiet(self, n_frames: int) -> bool:
+        """Account for ``n_frames`` frames without speech if that completes no event; False
+        if it would end speech (the frames then go through :meth:`_step` one by one)."""
+        if self._in_speech:
+            if self._silence_run + n_frames >= self._silence_frames:
+                return False
+            self._silence_run += n_frames
+        else:
+            self._speech_run = 0
+        self._frames += n_frames
+        return True
 
     def _step(self, is_speech: bool) -> SpeechStarted | SpeechStopped | None:
         index = self._frames

@@ -37,6 +37,9 @@ def loads(text: str | bytes) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
-    if type(value) is dict and all(type(v) is str for v in value.values()):
-        return value
-    return json.loads(text)
+    if type(value) is not dict:
+        return json.loads(text)
+    for field in value.values():
+        if type(field) is not str:
+            return json.loads(text)
+    return value

@@ -14,6 +14,7 @@ from ..replies import Reply, Rule, decide_reply
 from . import events as ev
 from .conversation import Conversation, count_tokens, new_id
 from .output import OutputAudio
+from .pacing import pause
 from .responses import Response
 
 __all__ = ["Speaker"]
@@ -34,10 +35,11 @@ class _Heard:
             total += len(tones.sanitize(char))
             self._cumulative.append(total)
 
-    def after(self, audio_ms: float) -> str:
+    def length_after(self, audio_ms: float) -> int:
+        """The length of the prefix heard (the prefix itself is ``text[:length]``)."""
         slots = int(max(0.0, audio_ms) // tones.SYMBOL_MS) - tones.SYNC_SLOTS
         clean_chars = max(0, min(self._clean, slots))
-        return self._text[: bisect.bisect_right(self._cumulative, clean_chars)]
+        return bisect.bisect_right(self._cumulative, clean_chars)
 
 
 @functools.lru_cache(maxsize=32)
@@ -205,17 +207,20 @@ class Speaker:
         sink = self._sink()
         loop = asyncio.get_running_loop()
         started = loop.time()
+        interval = self.chunk_ms / 1000 / self.speed
+        # A chunk may go out up to an eighth of an interval early (5 ms at 40 ms chunks in
+        # real time): enough for the waits of many sessions to share one timer fire.
+        slack = interval / 8
         for index, chunk in enumerate(chunks):
-            due = started + index * self.chunk_ms / 1000 / self.speed
-            wait = 0.0 if sink.paced else due - loop.time()
-            if await pause(response, wait):
+            wait = 0.0 if sink.paced else started + index * interval - loop.time()
+            if await pause(response, wait, slack):
                 break
             await sink.write(chunk, at)
             sent += chunk
-            now_heard = heard.after(len(sent) / 48)
-            if len(now_heard) > len(transcript):
-                await self._emit(ev.TranscriptDelta(at, now_heard[len(transcript) :]))
-                transcript = now_heard
+            heard_chars = heard.length_after(len(sent) / 48)
+            if heard_chars > len(transcript):
+                await self._emit(ev.TranscriptDelta(at, text[len(transcript) : heard_chars]))
+                transcript = text[:heard_chars]
         if not response.cancelled and transcript != text:
             await self._emit(ev.TranscriptDelta(at, text[len(transcript) :]))
             transcript = text
@@ -227,30 +232,3 @@ class Speaker:
         part = {"type": "audio", "transcript": transcript}
         content = {"type": "output_audio", "transcript": transcript}
         await self._close_message(response, item, (output_index, previous, at), part, content)
-
-
-async def pause(response: Response, seconds: float) -> bool:
-    """Wait up to ``seconds``; True if the response was cancelled meanwhile.
-
-    One future and one timer per wait (a cancellation resolves the future early): this runs
-    for every chunk of every reply, so no task is created for it."""
-    if response.cancelled:
-        return True
-    if seconds > 0:
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        timer = loop.call_later(seconds, _resolve, waiter)
-        response.waiter = waiter
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            response.waiter = None
-    else:
-        await asyncio.sleep(0)
-    return response.cancelled
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
