@@ -39,6 +39,10 @@ SCRIPTS = (
     "teardown",
     "concurrency",
     "webrtc_concurrency",
+    "gemini",
+    "phone",
+    "store",
+    "telemetry",
 )
 WITH_AGENTS = ("event_cost", "latency", "startup", "teardown", "concurrency")
 WITH_UVLOOP = {"event_cost": ["--contender", "limit", "--contender", "liveloop"]}
