@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from liveloop import SessionConfig
-from liveloop.plugin import (
-    Connection,
-    Connector,
-    Features,
-    RouteSpec,
-    SipWebhook,
-    TransportSpec,
-    hookimpl,
-)
+from liveloop.plugin import Features, RouteSpec, SipWebhook, TransportSpec, hookimpl
 from liveloop_openai.defaults import PROVIDER_PACKAGE
+
+if TYPE_CHECKING:  # registering must not import the config and event models
+    from liveloop import SessionConfig
+    from liveloop.plugin import Connection, Connector
 
 SIP_WEBHOOK_PATH = "/phone/openai"
 """Where OpenAI posts ``realtime.call.incoming`` for a SIP call (``liveloop serve``)."""
