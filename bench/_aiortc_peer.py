@@ -114,12 +114,13 @@ class AiortcPeerClient:
 
     async def _receive(self) -> None:
         while True:
-            frame = await self.incoming.recv()
-            pcm = b"".join(
-                memoryview(o.planes[0])[: o.samples * 2] for o in self.down.resample(frame)
-            )
+            pcm = self._resample(await self.incoming.recv())
             if self.probe is not None:
                 self.probe.audio(f"r{self.responses}", len(pcm))
+
+    def _resample(self, frame: Any) -> bytes:
+        """A received 48 kHz stereo frame as 24 kHz PCM16 mono."""
+        return b"".join(memoryview(o.planes[0])[: o.samples * 2] for o in self.down.resample(frame))
 
     def _send_pcm(self, pcm24: bytes) -> None:
         self.track.buffer += pcm24

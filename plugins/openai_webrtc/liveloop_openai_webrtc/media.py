@@ -161,7 +161,8 @@ class WebRTCMedia:
         self._tail_until = 0.0
         self._tail_max = 0.0
         self._lost: ConnectionLost | None = None
-        self._lost_event = asyncio.Event()
+        self._ready = asyncio.Event()
+        """Set when a chunk is queued or the connection is lost."""
         self._reader: asyncio.Task[None] | None = None
 
     # -- MediaChannel ---------------------------------------------------------------------
@@ -176,20 +177,13 @@ class WebRTCMedia:
 
     async def receive_audio(self) -> AssistantAudio:
         """The next chunk of assistant audio; :class:`ConnectionLost` once media ended."""
-        if self._received.empty() and self._lost is not None:
-            raise self._lost
-        getter = asyncio.ensure_future(self._received.get())
-        lost = asyncio.ensure_future(self._lost_event.wait())
-        try:
-            await asyncio.wait({getter, lost}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            lost.cancel()
-            if not getter.done():
-                getter.cancel()
-        if getter.done() and not getter.cancelled():
-            return getter.result()
-        assert self._lost is not None
-        raise self._lost
+        # One event for "a chunk or the loss": no task per chunk (50 chunks a second).
+        while self._received.empty():
+            if self._lost is not None:
+                raise self._lost
+            self._ready.clear()
+            await self._ready.wait()
+        return self._received.get_nowait()
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -222,7 +216,7 @@ class WebRTCMedia:
         """The connection is gone: end ``receive_audio`` and stop the outgoing track."""
         if self._lost is None:
             self._lost = error
-            self._lost_event.set()
+            self._ready.set()
         self.track.stop()
 
     async def stop(self) -> None:
@@ -265,3 +259,4 @@ class WebRTCMedia:
             self._received.get_nowait()
             self.received_dropped_frames += 1
         self._received.put_nowait(chunk)
+        self._ready.set()
