@@ -163,7 +163,7 @@ def py_spy() -> list[str] | None:
 def measure(name: str, args: Any, url: str) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--url", url]
     command += ["--sessions", str(args.sessions), "--duration", str(args.duration)]
-    spy = py_spy()
+    spy = None if args.quick else py_spy()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "samples.txt"
         errors = (Path(tmp) / "stderr.txt").open("w+")
@@ -189,7 +189,8 @@ def measure(name: str, args: Any, url: str) -> dict[str, Any]:
             last = (errors.read().strip().splitlines() or ["?"])[-1]
             return {"error": f"the child exited with {proc.returncode}: {last}"}
         if spy is None:
-            result["event_loop_split"] = "skipped: py-spy is not available"
+            why = "--quick" if args.quick else "py-spy is not available"
+            result["event_loop_split"] = f"skipped: {why}"
         elif not out.exists():
             result["event_loop_split"] = "skipped: py-spy recorded nothing"
         else:
