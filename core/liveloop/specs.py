@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .codec import CodecFactory
 from .features import Features
 from .provider_errors import ProviderErrors
-from .transport import Connector
 
 if TYPE_CHECKING:
+    # Annotations only: registering a plugin must not import the codec and transport
+    # contracts (and through them every event, action and config model).
+    from .codec import CodecFactory
     from .testing.target import EmulatedProvider
+    from .transport import Connector
 
 __all__ = ["ProviderSpec", "RouteSpec", "TransportSpec"]
 

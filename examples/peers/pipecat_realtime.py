@@ -105,8 +105,8 @@ async def main() -> None:
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(worker)
         running = asyncio.create_task(runner.run())
-        await worker.queue_frames([LLMRunFrame()])  # the bot speaks first, as Pipecat bots do
         try:
+            await worker.queue_frames([LLMRunFrame()])  # the bot speaks first, as Pipecat bots do
             greeting = await listener.next_said()
             # The user speaks: tone speech, then a second of silence so server VAD ends the turn,
             # in 100 ms frames as an input transport would push them.

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from liveloop import SessionConfig
-from liveloop.plugin import Connection, Connector, Features, RouteSpec, TransportSpec, hookimpl
+from liveloop.plugin import Features, RouteSpec, TransportSpec, hookimpl
 from liveloop_openai.defaults import PROVIDER_PACKAGE
+
+if TYPE_CHECKING:  # registering must not import the config and event models
+    from liveloop import SessionConfig
+    from liveloop.plugin import Connection, Connector
 
 PEER_FEATURES = Features(
     audio_in=True,
