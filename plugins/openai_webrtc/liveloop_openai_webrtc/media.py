@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 import av
-import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
@@ -24,8 +23,8 @@ _log = get_logger("liveloop.openai_webrtc")
 
 TRACK_RATE = 48000
 """Opus on WebRTC runs at 48 kHz."""
-FRAME_SAMPLES = 960
-"""20 ms at 48 kHz: one RTP packet of audio."""
+FRAME_MS = 20
+"""One RTP packet of audio."""
 MAX_BUFFERED_MS = 1000
 """How much user audio may wait for the outgoing track before ``send_audio`` waits."""
 MAX_RECEIVED_FRAMES = 500
@@ -50,28 +49,42 @@ class PcmResampler:
         """Convert PCM16 mono at ``rate`` to PCM16 mono at :attr:`rate`."""
         if rate == self.rate:
             return pcm
-        samples = np.frombuffer(pcm, dtype="<i2").reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-        frame.sample_rate = rate
-        return self.frame(frame)
+        return self.frame(pcm_frame(pcm, rate))
 
     def frame(self, frame: av.AudioFrame) -> bytes:
         """Convert a decoded frame (any layout, any rate) to PCM16 mono at :attr:`rate`."""
         frame.pts = None
-        return b"".join(out.to_ndarray().tobytes() for out in self._resampler.resample(frame))
+        # The first plane holds the samples (padded past them): no numpy array per frame.
+        return b"".join(
+            memoryview(out.planes[0])[: out.samples * 2] for out in self._resampler.resample(frame)
+        )
+
+
+def pcm_frame(pcm: bytes, rate: int, pts: int | None = None) -> av.AudioFrame:
+    """A PCM16 mono frame holding ``pcm`` at ``rate`` (time base ``1/rate``)."""
+    frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
+    frame.planes[0].update(pcm)
+    frame.sample_rate = rate
+    frame.pts = pts
+    frame.time_base = fractions.Fraction(1, rate)
+    return frame
 
 
 class OutgoingAudioTrack(MediaStreamTrack):
-    """The user's audio as a WebRTC track: 20 ms frames at 48 kHz, paced in real time.
+    """The user's audio as a WebRTC track: 20 ms frames at ``rate``, paced in real time.
 
-    :meth:`write` appends PCM16 mono at 48 kHz; the track plays it out at real-time speed
-    and sends silence whenever nothing is queued (a live microphone never stops).
+    :meth:`write` appends PCM16 mono at ``rate``; the track plays it out at real-time speed
+    and sends silence whenever nothing is queued (a live microphone never stops). aiortc's
+    Opus encoder takes frames at any rate (it resamples to 48 kHz stereo itself), so audio
+    at the session's own rate needs no resampling of ours on the way out.
     """
 
     kind = "audio"
 
-    def __init__(self) -> None:
+    def __init__(self, rate: int = TRACK_RATE) -> None:
         super().__init__()
+        self.rate = rate
+        self._frame_samples = rate * FRAME_MS // 1000
         self._buffer = bytearray()
         self._drained = asyncio.Event()
         self._start: float | None = None
@@ -80,11 +93,11 @@ class OutgoingAudioTrack(MediaStreamTrack):
     @property
     def buffered_ms(self) -> float:
         """User audio queued and not yet sent."""
-        return len(self._buffer) / 2 / TRACK_RATE * 1000
+        return len(self._buffer) / 2 / self.rate * 1000
 
-    def write(self, pcm48: bytes) -> None:
-        """Queue PCM16 mono 48 kHz audio for sending."""
-        self._buffer += pcm48
+    def write(self, pcm: bytes) -> None:
+        """Queue PCM16 mono audio at :attr:`rate` for sending."""
+        self._buffer += pcm
 
     async def wait_for_room(self, limit_ms: float) -> None:
         """Wait until at most ``limit_ms`` of audio is queued (or the track ended)."""
@@ -103,30 +116,25 @@ class OutgoingAudioTrack(MediaStreamTrack):
         if self._start is None:
             self._start = now
         else:
-            self._pts += FRAME_SAMPLES
-            wait = self._start + self._pts / TRACK_RATE - now
+            self._pts += self._frame_samples
+            wait = self._start + self._pts / self.rate - now
             if wait > 0:
                 await asyncio.sleep(wait)
-        size = FRAME_SAMPLES * 2
+        size = self._frame_samples * 2
         chunk = bytes(self._buffer[:size])
         del self._buffer[:size]
         self._drained.set()
-        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
-        frame.planes[0].update(chunk.ljust(size, b"\x00"))
-        frame.pts = self._pts
-        frame.sample_rate = TRACK_RATE
-        frame.time_base = fractions.Fraction(1, TRACK_RATE)
-        return frame
+        return pcm_frame(chunk.ljust(size, b"\x00"), self.rate, self._pts)
 
 
 class WebRTCMedia:
     """The :class:`~liveloop.transport.MediaChannel` of a WebRTC peer connection.
 
-    ``send_audio`` takes PCM16 mono at the session's input rate (any chunk size),
-    resamples it to 48 kHz and queues it on :class:`OutgoingAudioTrack`. Backpressure,
-    not loss: when more than :data:`MAX_BUFFERED_MS` is queued (a producer faster than
-    real time), ``send_audio`` waits until the track has sent enough, so audio is never
-    dropped and never lags more than that bound. After the connection is lost,
+    ``send_audio`` takes PCM16 mono at the session's input rate (any chunk size) and
+    queues it on :class:`OutgoingAudioTrack` (aiortc's encoder resamples it to 48 kHz).
+    Backpressure, not loss: when more than :data:`MAX_BUFFERED_MS` is queued (a producer
+    faster than real time), ``send_audio`` waits until the track has sent enough, so audio
+    is never dropped and never lags more than that bound. After the connection is lost,
     ``send_audio`` drops audio (counted in :attr:`dropped_ms`) and returns at once.
 
     ``receive_audio`` returns the remote track's audio as PCM16 mono at the session's
@@ -140,12 +148,11 @@ class WebRTCMedia:
     def __init__(self, *, input_rate: int, output_rate: int) -> None:
         self.input_rate = input_rate
         self.output_rate = output_rate
-        self.track = OutgoingAudioTrack()
+        self.track = OutgoingAudioTrack(input_rate)
         self.dropped_ms = 0.0
         """User audio dropped because the connection was gone."""
         self.received_dropped_frames = 0
         """Assistant frames dropped because nobody read them in time."""
-        self._to_track = PcmResampler(TRACK_RATE)
         self._from_track = PcmResampler(output_rate)
         self._received: asyncio.Queue[AssistantAudio] = asyncio.Queue()
         self.attribution = TrackAttribution(output_rate * 2 / 1000)
@@ -154,7 +161,8 @@ class WebRTCMedia:
         self._tail_until = 0.0
         self._tail_max = 0.0
         self._lost: ConnectionLost | None = None
-        self._lost_event = asyncio.Event()
+        self._ready = asyncio.Event()
+        """Set when a chunk is queued or the connection is lost."""
         self._reader: asyncio.Task[None] | None = None
 
     # -- MediaChannel ---------------------------------------------------------------------
@@ -164,25 +172,18 @@ class WebRTCMedia:
         if self._lost is not None or self.track.readyState != "live":
             self.dropped_ms += len(pcm) / 2 / self.input_rate * 1000
             return
-        self.track.write(self._to_track.pcm(bytes(pcm), self.input_rate))
+        self.track.write(pcm)
         await self.track.wait_for_room(MAX_BUFFERED_MS)
 
     async def receive_audio(self) -> AssistantAudio:
         """The next chunk of assistant audio; :class:`ConnectionLost` once media ended."""
-        if self._received.empty() and self._lost is not None:
-            raise self._lost
-        getter = asyncio.ensure_future(self._received.get())
-        lost = asyncio.ensure_future(self._lost_event.wait())
-        try:
-            await asyncio.wait({getter, lost}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            lost.cancel()
-            if not getter.done():
-                getter.cancel()
-        if getter.done() and not getter.cancelled():
-            return getter.result()
-        assert self._lost is not None
-        raise self._lost
+        # One event for "a chunk or the loss": no task per chunk (50 chunks a second).
+        while self._received.empty():
+            if self._lost is not None:
+                raise self._lost
+            self._ready.clear()
+            await self._ready.wait()
+        return self._received.get_nowait()
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -215,7 +216,7 @@ class WebRTCMedia:
         """The connection is gone: end ``receive_audio`` and stop the outgoing track."""
         if self._lost is None:
             self._lost = error
-            self._lost_event.set()
+            self._ready.set()
         self.track.stop()
 
     async def stop(self) -> None:
@@ -258,3 +259,4 @@ class WebRTCMedia:
             self._received.get_nowait()
             self.received_dropped_frames += 1
         self._received.put_nowait(chunk)
+        self._ready.set()
