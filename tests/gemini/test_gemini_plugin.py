@@ -4,7 +4,9 @@ missing, and how its sessions reach the bundled emulator."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,30 @@ from liveloop.testing import emulated_provider
 from liveloop.testing._kit import poll
 from liveloop_gemini import setup_message
 from liveloop_gemini.defaults import DEFAULTS
+
+CORE = Path(liveloop.__file__).parent
+
+
+def test_core_knows_nothing_of_gemini() -> None:
+    # Names, models, codes and defaults come from the plugins' specs; core's prose may
+    # mention Gemini as an example, its code may not.
+    found = []
+    for path in sorted(CORE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        prose = {
+            id(node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            text = None
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = None if id(node) in prose else node.value
+            elif isinstance(node, ast.Name | ast.Attribute | ast.alias):
+                text = ast.unparse(node) if not isinstance(node, ast.alias) else node.name
+            if text is not None and any(word in text.lower() for word in ("gemini", "google")):
+                found.append(f"{path.relative_to(CORE)}:{getattr(node, 'lineno', '?')}")
+    assert not found, f"core code naming Gemini: {found}"
 
 
 def test_entry_points_list_the_pair(monkeypatch: pytest.MonkeyPatch) -> None:
