@@ -8,12 +8,13 @@ logged and reported with code ``codec_error``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
+from liveloop.codec import user_transcript_delta
 from liveloop.events import (
     Dtmf,
     ErrorEvent,
@@ -22,7 +23,6 @@ from liveloop.events import (
     SessionUpdated,
     UserSpeechStarted,
     UserSpeechStopped,
-    UserTranscriptDelta,
 )
 from liveloop.log import get_logger
 
@@ -71,7 +71,8 @@ _IGNORED = frozenset(
 def decode(state: CodecState, message: str | bytes) -> list[Event]:
     """One wire message -> the liveloop events it means (often none); never raises."""
     try:
-        data = json.loads(message)
+        # orjson: about half the decoding time of json on these events (bench/json_decode.py).
+        data = orjson.loads(message)
     except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
         return [_malformed(f"not a JSON message: {type(exc).__name__}")]
     if not isinstance(data, dict):
@@ -187,7 +188,7 @@ def _transcript_delta(state: CodecState, data: dict[str, Any]) -> list[Event]:
     delta = opt_str(data, "delta")
     if not delta:
         return []
-    return [UserTranscriptDelta(item_id=item_id, delta=delta, raw=data)]
+    return [user_transcript_delta(item_id, delta, data)]
 
 
 def _transcript_completed(state: CodecState, data: dict[str, Any]) -> list[Event]:
