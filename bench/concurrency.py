@@ -163,6 +163,8 @@ def run_child(args: argparse.Namespace, name: str, count: int, url: str, pid: in
         str(args.duration),
         "--transport",
         args.transport,
+        "--loop",
+        args.loop,
     ]
     if args.quick:
         command.append("--quick")

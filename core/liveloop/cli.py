@@ -8,9 +8,9 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -21,6 +21,8 @@ from .matrix import capabilities
 from .plugins import get_plugin_manager
 
 __all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _INTERRUPT_GRACE_S = 3.0
 """How long a command has to wind down after Ctrl-C before it is left behind."""
@@ -35,6 +37,25 @@ _FEATURE_COLUMNS = (
     ("verbatim_say", "say"),
     ("sideband", "sideband"),
 )
+
+
+def _record_option(what: str) -> Callable[[F], F]:
+    return click.option(
+        "--record",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="PATH",
+        help=what,
+    )
+
+
+def _script_option(what: str) -> Callable[[F], F]:
+    return click.option(
+        "--script",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help=what,
+    )
 
 
 @click.group()
@@ -116,13 +137,7 @@ def capabilities_command(as_json: bool) -> None:
     "Media Streams caller through liveloop serve's bridge) or sip (a SIP call the "
     "emulator places, with the provider's webhook and sideband).",
 )
-@click.option(
-    "--record",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.",
-)
+@_record_option("Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.")
 def demo(
     provider: str | None,
     transport: str | None,
@@ -150,19 +165,8 @@ def demo(
 @click.argument("target", metavar="MODULE:APP")
 @click.option("--session", "session_name", default=None, help="The handler to run (by name).")
 @click.option("--live", is_flag=True, help="Run against the provider itself (needs its API key).")
-@click.option(
-    "--script",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A JSON reply script for the emulator.",
-)
-@click.option(
-    "--record",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.",
-)
+@_script_option("A JSON reply script for the emulator.")
+@_record_option("Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.")
 def console(
     target: str, session_name: str | None, live: bool, script: Path | None, record: Path | None
 ) -> None:
@@ -181,12 +185,7 @@ def console(
     show_default=True,
     help="Port to listen on; 0 picks a free one.",
 )
-@click.option(
-    "--script",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help='Reply rules: a JSON list of {"match", "reply", "tool", "arguments"} objects.',
-)
+@_script_option('Reply rules: a JSON list of {"match", "reply", "tool", "arguments"} objects.')
 @click.option(
     "--speed",
     type=click.FloatRange(min=0, min_open=True),
@@ -264,19 +263,8 @@ def emulator(
     "--provider", default=None, help="The provider for --live (default: the installed one)."
 )
 @click.option("--tone", is_flag=True, help="Say typed lines as tone speech (the emulator's).")
-@click.option(
-    "--script",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A JSON reply script for the emulator.",
-)
-@click.option(
-    "--record",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Record the call: PATH.wav (you left, the assistant right) and PATH.jsonl.",
-)
+@_script_option("A JSON reply script for the emulator.")
+@_record_option("Record the call: PATH.wav (you left, the assistant right) and PATH.jsonl.")
 def talk(
     target: str | None,
     name: str | None,
