@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import binascii
+import json
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -23,6 +25,8 @@ __all__ = [
     "assistant_audio",
     "assistant_text_delta",
     "assistant_transcript_delta",
+    "b64decode",
+    "loads",
     "user_transcript_delta",
 ]
 
@@ -76,6 +80,38 @@ class Resumable(Protocol):
 
 CodecFactory = Callable[[SessionConfig], EventCodec]
 """Builds the codec for one session from its configuration."""
+
+
+# -- decoding the wire ----------------------------------------------------------------------
+#
+# With ``liveloop[speed]`` installed, orjson and pybase64 (SIMD) decode provider events in
+# about half the time of the standard library (bench/json_decode.py, bench/FIXES.md);
+# without them, the standard library does the same job.
+
+loads: Callable[[str | bytes], Any]
+"""Parse one JSON document (``str`` or UTF-8 ``bytes``); raises ``ValueError`` (or
+``RecursionError`` for absurd nesting) on anything else."""
+
+try:
+    from orjson import loads
+except ImportError:  # pragma: no cover - liveloop[speed] not installed
+    loads = json.loads
+
+try:
+    import pybase64
+except ImportError:  # pragma: no cover - liveloop[speed] not installed
+
+    def b64decode(data: str) -> bytes:
+        """Standard, padded base64 -> bytes; raises ``ValueError`` for anything else
+        (characters outside the alphabet, bad padding, text outside ASCII)."""
+        return binascii.a2b_base64(data, strict_mode=True)
+
+else:
+
+    def b64decode(data: str) -> bytes:
+        """Standard, padded base64 -> bytes; raises ``ValueError`` for anything else
+        (characters outside the alphabet, bad padding, text outside ASCII)."""
+        return pybase64.b64decode(data, validate=True)
 
 
 # -- the hot events, built from checked values ----------------------------------------------

@@ -26,10 +26,10 @@ from liveloop.actions import (
     TruncateItem,
     UpdateSession,
 )
+from liveloop.codec import assistant_audio, loads
 from liveloop.config import SessionConfig
 from liveloop.errors import ConfigError
 from liveloop.events import (
-    AssistantAudio,
     AssistantTextDelta,
     AssistantTranscriptDelta,
     ErrorEvent,
@@ -113,7 +113,7 @@ class GeminiCodec:
     def decode(self, message: str | bytes) -> list[Event]:
         """One server frame (text or binary JSON) -> the liveloop events it means."""
         try:
-            data = json.loads(message)
+            data = loads(message)  # orjson with liveloop[speed]
         except (ValueError, RecursionError) as exc:
             return [_malformed(f"not a JSON message: {type(exc).__name__}")]
         if not isinstance(data, dict):
@@ -203,9 +203,8 @@ class GeminiCodec:
         response, events = self._start(data)
         # raw stays None: audio messages are many and large; the bytes are here.
         audio = wire.b64decode(encoded)
-        events.append(
-            AssistantAudio(response_id=response.id, item_id=response.item_id, audio=audio)
-        )
+        # Checked: the ids are the codec's own, the bytes come from the decoder.
+        events.append(assistant_audio(response.id, response.item_id, audio))
         return events
 
     def _model_turn(self, turn: wire.Content, data: dict[str, Any]) -> list[Event]:
