@@ -34,6 +34,7 @@ __all__ = [
     "b64decode",
     "duration_ms",
     "lone_audio",
+    "lone_output_text",
     "snake",
     "usage_first",
 ]
@@ -185,3 +186,13 @@ def lone_audio(body: dict[str, Any]) -> str | None:
     if not isinstance(encoded, str) or not (mime is None or str(mime).startswith("audio/")):
         return None
     return encoded
+
+
+def lone_output_text(body: dict[str, Any]) -> str | None:
+    """The text of a ``serverContent`` that is one piece of the output transcript and
+    nothing else (only ``text``, a string), else ``None``."""
+    said = body.get("outputTranscription", body.get("output_transcription"))
+    if not isinstance(said, dict) or len(said) != 1:
+        return None
+    text = said.get("text")
+    return text if isinstance(text, str) else None
