@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
-import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -14,7 +11,6 @@ from typing import Any, TypeVar
 
 import click
 
-from . import loops
 from .errors import LiveloopError
 from .log import LEVEL_ENV, configure_logging
 from .matrix import capabilities
@@ -223,10 +219,10 @@ def emulator(
     max_session_seconds: float,
     chunk_ms: int,
 ) -> None:
-    """Run the bundled OpenAI-Realtime-compatible emulator until Ctrl-C.
+    """Run the bundled provider emulator until Ctrl-C.
 
-    Prints its base URL once it listens; point a client at it with
-    OPENAI_BASE_URL=<that URL> and OPENAI_API_KEY=sk-anything.
+    Prints its base URL once it listens; point a client at it as its provider's endpoint
+    (for OpenAI, for example: OPENAI_BASE_URL=<that URL> and OPENAI_API_KEY=sk-anything).
     """
     try:
         from liveloop_emulator import load_script
@@ -334,6 +330,8 @@ def _run_command(work: Coroutine[Any, Any, object]) -> None:
     # One line of cause on failure, never a traceback, for a command meant to be watched;
     # and only warnings from the logs, unless LIVELOOP_LOG_LEVEL asks for more.
     configure_logging(level=os.environ.get(LEVEL_ENV, "WARNING"))
+    from . import loops  # the event loop is for running commands: listing ones need none
+
     try:
         loops.run(_until_interrupted(work))
     except KeyboardInterrupt:
@@ -348,6 +346,10 @@ def _run_command(work: Coroutine[Any, Any, object]) -> None:
 
 async def _until_interrupted(work: Coroutine[Any, Any, object]) -> None:
     """Run ``work``; the first Ctrl-C cancels it and ends the command (exit status 130)."""
+    import asyncio
+    import contextlib
+    import signal
+
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(work)
     interrupted = asyncio.Event()

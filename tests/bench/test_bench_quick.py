@@ -115,6 +115,15 @@ def test_webrtc_concurrency() -> None:
     _check_concurrency(doc, ("aiortc", "liveloop"))
 
 
+def test_webrtc_profile() -> None:
+    doc = run_bench("webrtc_profile")
+    for name in ("aiortc", "liveloop"):
+        result = doc["results"][name]
+        assert result["cpu_ms_per_session_second"] > 0, result
+        assert "event loop thread" in result["threads_ms_per_session_second"]
+    assert doc["liveloop_over_floor"] > 0
+
+
 def test_emulator_capacity() -> None:
     doc = run_bench("emulator_capacity")
     assert doc["throughput"]["events_per_s"] > 0

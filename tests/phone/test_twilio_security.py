@@ -32,7 +32,7 @@ async def test_an_unsigned_or_badly_signed_webhook_is_refused(signature: str) ->
             await caller.ring()
         assert refused.value.status == 403
         assert server.emulator.sessions == []
-        assert server.routes.tickets._tickets == {}
+        assert server.routes.store._tickets == {}  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("signature", ["wrong", "none"])

@@ -49,7 +49,14 @@ class InputRecorder:
     def total(self) -> int:
         return self.start + len(self.buf)
 
-    def append(self, pcm: bytes) -> None:
+    def append(self, pcm: bytes, *, keep: bool = True) -> None:
+        """Record ``pcm``; ``keep=False``: only count it (audio on a media track, which no
+        turn takes from here: the provider's clock still advances by it)."""
+        if not keep:
+            self.start = self.total + len(pcm)
+            self.buf.clear()
+            self.sent_at.clear()
+            return
         # Audio sent in the last moments is kept too: a fast sender (a file, a test) is far
         # ahead of the provider's speech_started, which pins where a turn began.
         now = time.monotonic()

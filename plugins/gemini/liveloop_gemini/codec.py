@@ -166,7 +166,7 @@ class GeminiCodec:
         heard = content.input_transcription
         if heard is not None and (heard.text or heard.finished):
             events += turns.transcribed(heard.text or "", bool(heard.finished), data)
-        if content.model_turn is not None and not self._dropping:
+        if content.model_turn is not None and self._surfaced():
             events += self._model_turn(content.model_turn, data)
         said = content.output_transcription
         if said is not None and said.text:
@@ -185,6 +185,16 @@ class GeminiCodec:
             events += turns.end_response("completed", data, reason=reason)
         return events
 
+    def _surfaced(self) -> bool:
+        # Not a cancelled response's output, nor an answer nobody asked for: Gemini answers
+        # every turn it detects; with auto_respond off that answer is dropped as it comes.
+        if self._dropping:
+            return False
+        if self._config.auto_respond or self._turns.response or self._triggered:
+            return True
+        self._dropping = not self._turns.requests
+        return not self._dropping
+
     def _start(self, data: dict[str, Any]) -> tuple[Response, list[Event]]:
         response, events = self._turns.start_response(data)
         if events:
@@ -193,7 +203,7 @@ class GeminiCodec:
         return response, events
 
     def _said(self, text: str, data: dict[str, Any]) -> list[Event]:
-        if self._dropping or not text:
+        if not text or not self._surfaced():
             return []
         response, events = self._start(data)
         response.transcript.append(text)
@@ -201,7 +211,7 @@ class GeminiCodec:
         return events
 
     def _audio(self, encoded: str, data: dict[str, Any]) -> list[Event]:
-        if self._dropping:
+        if self._dropping or (self._turns.response is None and not self._surfaced()):
             return []
         response, events = self._start(data)
         # raw stays None: audio messages are many and large; the bytes are here.
@@ -232,6 +242,9 @@ class GeminiCodec:
     def _tool_call(self, body: Any, data: dict[str, Any]) -> list[Event]:
         calls = wire.ToolCall.model_validate(body).function_calls
         if not calls:
+            return []
+        if not self._dropping and not self._surfaced():
+            self._dropping = False  # an answer nobody asked for ends with its call
             return []
         response, events = self._start(data)
         for call in calls:
@@ -382,9 +395,7 @@ class GeminiCodec:
         return []
 
     def _nothing(self, action: Action) -> list[str]:
-        # No Gemini equivalent: the server keeps only what it sent, and cannot forget
-        # user audio already streamed.
-        return []
+        return []  # no Gemini equivalent: the server keeps what it sent and heard
 
     def _send_tool_output(self, action: SendToolOutput) -> list[str]:
         if action.call_id in self._cancelled_calls:
@@ -393,11 +404,8 @@ class GeminiCodec:
             output: Any = json.loads(action.output)
         except ValueError:
             output = action.output
-        response = {
-            "id": action.call_id,
-            "name": self._call_names.get(action.call_id, ""),
-            "response": {"output": output},
-        }
+        name = self._call_names.get(action.call_id, "")
+        response = {"id": action.call_id, "name": name, "response": {"output": output}}
         self._triggered = True
         return [_dumps({"toolResponse": {"functionResponses": [response]}})]
 
