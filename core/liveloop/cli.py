@@ -219,10 +219,10 @@ def emulator(
     max_session_seconds: float,
     chunk_ms: int,
 ) -> None:
-    """Run the bundled OpenAI-Realtime-compatible emulator until Ctrl-C.
+    """Run the bundled provider emulator until Ctrl-C.
 
-    Prints its base URL once it listens; point a client at it with
-    OPENAI_BASE_URL=<that URL> and OPENAI_API_KEY=sk-anything.
+    Prints its base URL once it listens; point a client at it as its provider's endpoint
+    (for OpenAI, for example: OPENAI_BASE_URL=<that URL> and OPENAI_API_KEY=sk-anything).
     """
     try:
         from liveloop_emulator import load_script

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .testing.target import EmulatedProvider
     from .transport import Connector
 
-__all__ = ["ProviderSpec", "RouteSpec", "TransportSpec"]
+__all__ = ["ProviderSpec", "RouteSpec", "SipWebhook", "TransportSpec"]
 
 
 def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -97,6 +97,22 @@ class TransportSpec:
 
 
 @dataclass(frozen=True)
+class SipWebhook:
+    """The webhook a provider posts its SIP calls to, as a plugin's routes answer it.
+
+    ``provider`` names the provider that posts it, ``path`` where it posts, and
+    ``routes(server, secret)`` builds the routes that verify deliveries with the webhook
+    ``secret`` (as :attr:`RouteSpec.routes` does with the configured one). ``liveloop demo
+    --phone sip`` serves them with a local secret and has the bundled emulator ring
+    ``path``.
+    """
+
+    provider: str
+    path: str
+    routes: Callable[[Any, str], Sequence[Any]]
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     """Routes a plugin adds to ``liveloop serve``: ``name`` labels them (in errors and
     logs), and ``routes(server)`` builds them when the server starts.
@@ -106,8 +122,12 @@ class RouteSpec:
     Starlette routes (``Route`` or ``WebSocketRoute``). Core never imports the server or
     Starlette: both belong to the ``liveloop-serve`` distribution, which calls this. It may
     raise ``liveloop_serve.ServeError`` to refuse to start (a missing key, for example).
+
+    ``sip`` is set when these routes answer a provider's SIP call webhook
+    (:class:`SipWebhook`).
     """
 
     name: str
     routes: Callable[[Any], Sequence[Any]]
     description: str = ""
+    sip: SipWebhook | None = None

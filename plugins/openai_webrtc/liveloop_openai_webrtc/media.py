@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import fractions
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import av
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError
 
 from liveloop import ConnectionLost, get_logger
 from liveloop.events import AssistantAudio
 
-from .attribution import TrackAttribution, is_quiet
+from .attribution import TrackAttribution
 
 __all__ = ["OutgoingAudioTrack", "PcmResampler", "WebRTCMedia"]
 
@@ -29,13 +29,6 @@ MAX_BUFFERED_MS = 1000
 """How much user audio may wait for the outgoing track before ``send_audio`` waits."""
 MAX_RECEIVED_FRAMES = 500
 """Assistant audio (20 ms frames) kept for ``receive_audio`` before the oldest is dropped."""
-PREROLL_FRAMES = 3
-"""Frames kept from before ``output_audio_buffer.started`` (RTP may outrun the event)."""
-TAIL_SECONDS = 0.3
-"""Audio still taken after ``output_audio_buffer.stopped`` (the event may outrun RTP)."""
-MAX_TAIL_SECONDS = 1.0
-"""After :data:`TAIL_SECONDS`, sound (not silence) is still taken up to this long: on a
-loaded machine the track lags the event by more than the usual tail."""
 
 
 class PcmResampler:
@@ -139,10 +132,10 @@ class WebRTCMedia:
 
     ``receive_audio`` returns the remote track's audio as PCM16 mono at the session's
     output rate, while the provider says its output audio buffer is playing
-    (``output_audio_buffer.started`` until ``stopped`` / ``cleared``): between responses
-    the track carries only silence, which is not assistant speech. Each chunk comes as an
-    :class:`~liveloop.events.AssistantAudio` with the provider's response and item ids
-    (see :mod:`liveloop_openai_webrtc.attribution`).
+    (``output_audio_buffer.started`` until ``stopped`` / ``cleared``, placed on the track's
+    RTP clock): between responses the track carries only silence, which is not assistant
+    speech. Each chunk comes as an :class:`~liveloop.events.AssistantAudio` with the
+    provider's response and item ids (see :mod:`liveloop_openai_webrtc.attribution`).
     """
 
     def __init__(self, *, input_rate: int, output_rate: int) -> None:
@@ -155,11 +148,7 @@ class WebRTCMedia:
         """Assistant frames dropped because nobody read them in time."""
         self._from_track = PcmResampler(output_rate)
         self._received: asyncio.Queue[AssistantAudio] = asyncio.Queue()
-        self.attribution = TrackAttribution(output_rate * 2 / 1000)
-        self._preroll: collections.deque[bytes] = collections.deque(maxlen=PREROLL_FRAMES)
-        self._playing = False
-        self._tail_until = 0.0
-        self._tail_max = 0.0
+        self.attribution = TrackAttribution()
         self._lost: ConnectionLost | None = None
         self._ready = asyncio.Event()
         """Set when a chunk is queued or the connection is lost."""
@@ -187,28 +176,20 @@ class WebRTCMedia:
 
     # -- wiring ---------------------------------------------------------------------------
 
-    def attach_remote(self, track: MediaStreamTrack) -> None:
-        """Start reading the provider's audio track."""
+    def attach_remote(self, track: MediaStreamTrack, receiver: RTCRtpReceiver | None) -> None:
+        """Start reading the provider's audio track (``receiver``: the track's RTP
+        receiver, whose packet arrivals place the provider's events on the track)."""
         if self._reader is None and track.kind == "audio":
+            if receiver is not None:
+                _follow_arrivals(receiver, self.attribution.arrived)
             self._reader = asyncio.create_task(self._read(track), name="liveloop-webrtc-audio")
 
     def on_event(self, event: dict[str, Any]) -> None:
-        """Follow the provider's playback and output item events (from the data channel)."""
+        """Follow the provider's playback and output item events (from the data channel,
+        in order with the track's packets)."""
         for chunk in self.attribution.on_event(event):
             self._queue(chunk)
-        event_type = event.get("type")
-        if event_type == "output_audio_buffer.started":
-            self._playing = True
-            for pcm in self._preroll:
-                self._deliver(pcm)
-            self._preroll.clear()
-        elif event_type == "output_audio_buffer.stopped":
-            self._playing = False
-            self._tail_until = time.monotonic() + TAIL_SECONDS
-            self._tail_max = time.monotonic() + MAX_TAIL_SECONDS
-        elif event_type == "output_audio_buffer.cleared":
-            self._playing = False
-            self._tail_until = self._tail_max = 0.0
+        if event.get("type") == "output_audio_buffer.cleared":
             while not self._received.empty():
                 self._received.get_nowait()
 
@@ -232,27 +213,17 @@ class WebRTCMedia:
                 frame = await track.recv()
                 if not isinstance(frame, av.AudioFrame):
                     continue
+                position = frame.pts  # the RTP timestamp it was sent with
                 pcm = self._from_track.frame(frame)
-                if self._playing or self._in_tail(pcm):
-                    self._deliver(pcm)
-                else:
-                    self._preroll.append(pcm)
+                if pcm:
+                    chunk = self.attribution.attribute(pcm, position)
+                    if chunk is not None:
+                        self._queue(chunk)
         except MediaStreamError:
             self.lose(ConnectionLost("the provider's audio track ended"))
         except Exception as exc:  # a codec failure must not go unnoticed
             _log.warning("reading the provider's audio failed", error=str(exc))
             self.lose(ConnectionLost("reading the provider's audio failed", exc))
-
-    def _in_tail(self, pcm: bytes) -> bool:
-        now = time.monotonic()
-        return now < self._tail_until or (now < self._tail_max and not is_quiet(pcm))
-
-    def _deliver(self, pcm: bytes) -> None:
-        if not pcm:
-            return
-        chunk = self.attribution.attribute(pcm)
-        if chunk is not None:
-            self._queue(chunk)
 
     def _queue(self, chunk: AssistantAudio) -> None:
         if self._received.qsize() >= MAX_RECEIVED_FRAMES:
@@ -260,3 +231,23 @@ class WebRTCMedia:
             self.received_dropped_frames += 1
         self._received.put_nowait(chunk)
         self._ready.set()
+
+
+def _follow_arrivals(receiver: RTCRtpReceiver, arrived: Callable[[int], None]) -> None:
+    """Call ``arrived`` with each RTP packet's timestamp as the receiver takes it in.
+
+    aiortc hands packets and data-channel messages over one after the other from the
+    same DTLS transport, so at each event ``arrived`` has seen exactly the packets that
+    came before it. aiortc has no public hook for this; without its packet handler the
+    events fall back to taking effect at the next decoded frame.
+    """
+    handle: Callable[..., Awaitable[None]] | None = getattr(receiver, "_handle_rtp_packet", None)
+    if handle is None:
+        _log.warning("aiortc has no RTP packet handler to follow; attribution is coarser")
+        return
+
+    async def observed(packet: Any, *args: Any, **kwargs: Any) -> None:
+        arrived(packet.timestamp)
+        await handle(packet, *args, **kwargs)
+
+    receiver._handle_rtp_packet = observed  # type: ignore[method-assign]

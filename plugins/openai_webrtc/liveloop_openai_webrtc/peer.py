@@ -250,7 +250,8 @@ class WebRTCConnector:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            media.attach_remote(track)
+            receivers = [r for r in pc.getReceivers() if r.track is track]
+            media.attach_remote(track, receivers[0] if receivers else None)
 
         offer = await pc.createOffer()
         with host_addresses(addresses):
