@@ -233,6 +233,7 @@ class SipCalls:
         frames = 0
         try:
             while not live.session.closed:
+                await live.buffer.wait_fed()
                 frame = live.buffer.next_frame()
                 call.heard += frame
                 frames += 1

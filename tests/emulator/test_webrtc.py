@@ -409,6 +409,23 @@ async def test_barge_in_clears_playout_and_truncates_server_side(
         await emu.hangup(client.call_id)
 
 
+async def test_late_generation_is_played_late_not_with_gaps(make_emulator: MakeEmulator) -> None:
+    # An engine slower than real time (as on a starved machine): the track waits for the
+    # audio rather than playing silence into the middle of the reply.
+    text = "late but whole"
+    async with make_emulator(api_keys=[KEY], speed=0.6) as emu, call(emu) as client:
+        at = len(client.events)
+        client.audio.clear()
+        client.send(
+            {
+                "type": "response.create",
+                "response": {"instructions": SAY_INSTRUCTIONS.format(text=text)},
+            }
+        )
+        assert await played(client, at) == text
+        assert not emu.calls[client.call_id].buffer.starved()
+
+
 async def test_output_audio_buffer_clear_from_the_client(make_emulator: MakeEmulator) -> None:
     text = "a reply that the client cuts off with a clear"
     async with make_emulator(api_keys=[KEY]) as emu, call(emu) as client:
