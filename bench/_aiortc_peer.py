@@ -3,8 +3,9 @@
 Per session: one ``RTCPeerConnection`` (DTLS/SRTP, Opus both ways by aiortc), the offer
 posted to ``/v1/realtime/calls`` with the same session as every contender (``httpx``
 multipart, as OpenAI takes it), the ``oai-events`` data channel parsed with ``json``.
-The app's side is the same as liveloop's: 24 kHz PCM16 in (40 ms every 40 ms, resampled
-to the track's 48 kHz with PyAV) and 24 kHz PCM16 out (each received frame resampled back).
+The app's side is the same as liveloop's: 24 kHz PCM16 in (40 ms every 40 ms, played out
+in 20 ms frames at 24 kHz: aiortc's Opus encoder resamples them to 48 kHz itself) and
+24 kHz PCM16 out (each received 48 kHz stereo frame resampled with PyAV).
 Nothing else: no session logic, no events for the app beyond the audio, no recovery.
 """
 
@@ -19,8 +20,7 @@ from typing import Any
 from _clients import SESSION, LagProbe, paced_sender, say_response
 from _common import KEY, SAMPLE_RATE, Emulator
 
-TRACK_RATE = 48000
-FRAME_SAMPLES = 960  # 20 ms at 48 kHz
+FRAME_SAMPLES = SAMPLE_RATE // 50  # 20 ms
 
 
 def _track_class() -> Any:
@@ -28,7 +28,7 @@ def _track_class() -> Any:
     from aiortc import MediaStreamTrack
 
     class PacedTrack(MediaStreamTrack):  # type: ignore[misc]
-        """Queued 48 kHz PCM played out in 20 ms frames at real-time pace (silence when
+        """Queued 24 kHz PCM played out in 20 ms frames at real-time pace (silence when
         nothing is queued), as a microphone track does."""
 
         kind = "audio"
@@ -45,7 +45,7 @@ def _track_class() -> Any:
                 self._start = now
             else:
                 self._pts += FRAME_SAMPLES
-                wait = self._start + self._pts / TRACK_RATE - now
+                wait = self._start + self._pts / SAMPLE_RATE - now
                 if wait > 0:
                     await asyncio.sleep(wait)
             size = FRAME_SAMPLES * 2
@@ -54,8 +54,8 @@ def _track_class() -> Any:
             frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
             frame.planes[0].update(chunk)
             frame.pts = self._pts
-            frame.sample_rate = TRACK_RATE
-            frame.time_base = fractions.Fraction(1, TRACK_RATE)
+            frame.sample_rate = SAMPLE_RATE
+            frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
             return frame
 
     return PacedTrack
@@ -91,7 +91,6 @@ class AiortcPeerClient:
             if not self.remote.done():
                 self.remote.set_result(track)
 
-        self.up = av.AudioResampler(format="s16", layout="mono", rate=TRACK_RATE)
         self.down = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         files = {
@@ -115,19 +114,16 @@ class AiortcPeerClient:
 
     async def _receive(self) -> None:
         while True:
-            frame = await self.incoming.recv()
-            pcm = b"".join(o.to_ndarray().tobytes() for o in self.down.resample(frame))
+            pcm = self._resample(await self.incoming.recv())
             if self.probe is not None:
                 self.probe.audio(f"r{self.responses}", len(pcm))
 
-    def _send_pcm(self, pcm24: bytes) -> None:
-        import av
+    def _resample(self, frame: Any) -> bytes:
+        """A received 48 kHz stereo frame as 24 kHz PCM16 mono."""
+        return b"".join(memoryview(o.planes[0])[: o.samples * 2] for o in self.down.resample(frame))
 
-        frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm24) // 2)
-        frame.planes[0].update(pcm24)
-        frame.sample_rate = SAMPLE_RATE
-        for out in self.up.resample(frame):
-            self.track.buffer += out.to_ndarray().tobytes()
+    def _send_pcm(self, pcm24: bytes) -> None:
+        self.track.buffer += pcm24
 
     async def active(self, until: float, probe: LagProbe, text: str) -> None:
         def on_message(message: str | bytes) -> None:

@@ -10,7 +10,8 @@ itself runs out of CPU (then the step says so: the emulator, not the client, was
 limit). A step over the lag limit is run once more and the better attempt counts (the
 machine is shared; a spike from other load is not the client's). Memory is the child's
 RSS growth divided by N, idle (connected, configured, nothing flowing) and active
-(after the active phase), after one warm-up session has loaded every module.
+(after the active phase), after one warm-up session (audio both ways for half a second)
+has loaded every module.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ async def step(
     emu = Emulator(base_url=url)
     warm = make(name, transport)
     await warm.open(emu)
+    # Media both ways for a moment: what loads on the first frame (codecs, numpy) is the
+    # process's, not the sessions' measured below.
+    await warm.active(time.perf_counter() + 0.5, LagProbe(speed=1.0), TEXT)
     await warm.close()
     gc.collect()
     rss0 = _rss()
@@ -163,6 +167,8 @@ def run_child(args: argparse.Namespace, name: str, count: int, url: str, pid: in
         str(args.duration),
         "--transport",
         args.transport,
+        "--loop",
+        args.loop,
     ]
     if args.quick:
         command.append("--quick")

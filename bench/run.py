@@ -2,14 +2,14 @@
 
 ``uv run python bench/run.py`` runs each benchmark script (each starts its own emulator in
 its own process, pinned to the other core) with the limit, the floor, liveloop and the
-openai SDK on asyncio; the per-event benchmark again on uvloop (the limit, the floor and
-liveloop); and the scripts again in an environment with the pinned ``openai-agents``
-(``uv run --with-requirements bench/agents-requirements.txt``). Raw JSON goes to
-``bench/results.json`` (with package versions, the interpreter, the loop, the bytecode
-state and the load average around each section); tables to ``RESULTS.md``; charts to
-``*.png``. ``--quick`` runs everything in its tiny mode (for checking the pipeline, not for
-numbers). ``--check`` refuses to report on a busy machine: it stops, writing nothing, when
-the one-minute load average per core is above ``--max-load`` before a section.
+openai SDK on asyncio; the per-event and concurrency benchmarks again on uvloop (the floor,
+liveloop, and for per-event the limit); and the scripts again in an environment with the
+pinned ``openai-agents`` (``uv run --with-requirements bench/agents-requirements.txt``). Raw
+JSON goes to ``bench/results.json`` (with package versions, the interpreter, the loop, the
+bytecode state and the load average around each section); tables to ``RESULTS.md``; charts
+to ``*.png``. ``--quick`` runs everything in its tiny mode (for checking the pipeline, not
+for numbers). ``--check`` refuses to report on a busy machine: it stops, writing nothing,
+when the one-minute load average per core is above ``--max-load`` before a section.
 """
 
 from __future__ import annotations
@@ -39,9 +39,16 @@ SCRIPTS = (
     "teardown",
     "concurrency",
     "webrtc_concurrency",
+    "gemini",
+    "phone",
+    "store",
+    "telemetry",
 )
 WITH_AGENTS = ("event_cost", "latency", "startup", "teardown", "concurrency")
-WITH_UVLOOP = {"event_cost": ["--contender", "limit", "--contender", "liveloop"]}
+WITH_UVLOOP = {
+    "event_cost": ["--contender", "limit", "--contender", "liveloop"],
+    "concurrency": ["--contender", "liveloop"],
+}
 """Scripts run a second time on uvloop, with these contenders (the floor always runs)."""
 EXTRA = {"event_cost": ["--profile"], "concurrency": ["--server", "light"]}
 AGENTS_EXTRA = {"concurrency": ["--steps", "25,50,100,150"]}

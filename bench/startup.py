@@ -11,7 +11,9 @@
 - ``cold``: a fresh process to a ready session (``bench/_cold.py``): interpreter start,
   imports, plugin loading, connect, configure; the bench's own helper modules are timed in
   the child and taken out (asyncio, json and base64 among them, which every contender needs
-  anyway, so this is strict to the contenders).
+  anyway, so this is strict to the contenders). ``floor+pydantic`` is a reference beside
+  them: the floor's client after importing pydantic and validating one small model, the
+  least that any client whose configuration is pydantic models pays.
 
 Before anything is timed, the packages every contender imports are compiled
 (``compileall``; with ``PYTHONDONTWRITEBYTECODE=1`` and no ``.pyc`` files an import compiles
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from _clients import agents_available, make
+from _cold import PYDANTIC_FLOOR
 from _common import (
     KEY,
     REPO,
@@ -154,7 +157,7 @@ async def main() -> int:
             _by_package, [sys.executable, "-X", "importtime", *cold]
         )
         for _ in range(reps):
-            for name in contenders:
+            for name in [*contenders, PYDANTIC_FLOOR]:
                 total, helpers = await asyncio.to_thread(_cold, name, emu.base_url)
                 cold_ms.add(name, total - helpers)
                 cold_helpers.add(name, helpers)

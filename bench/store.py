@@ -8,7 +8,7 @@ with ``--store redis://…`` on a ``redis-server`` this script starts on a free 
 checks, the slot reservation, the call record) and then hangs up, alternating the two
 stores, so both see the same machine state. Only the offer's round trip is timed.
 
-    uv run python bench/store.py [--trials N] [--warmup N]
+    uv run python bench/store.py [--trials N] [--warmup N] [--quick]
 
 Prints one JSON document: per store the offer round trip (median, p5, p95, in ms) and the
 Redis store's added latency (its median and p95 less the in-memory store's).
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import shutil
 import socket
 import statistics
@@ -32,6 +30,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from _common import emit, header, parser
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -127,7 +126,9 @@ async def _offer(client: httpx.AsyncClient) -> float:
     return took
 
 
-async def main(trials: int, warmup: int) -> dict[str, Any]:
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    trials, warmup = (20, 5) if args.quick else (args.trials, args.warmup)
+    doc = header("store", args, None)
     liveloop.configure_logging("ERROR", stream=sys.stderr)
     provider = httpx.AsyncClient(transport=httpx.ASGITransport(app=_provider()))
     limits = {"rate": "1000000/h", "max_sessions": 10_000, "max_per_caller": 10_000}
@@ -165,10 +166,9 @@ async def main(trials: int, warmup: int) -> dict[str, Any]:
             await provider.aclose()
     result = {name: _summary(ms) for name, ms in samples.items()}
     return {
-        "benchmark": "store",
+        **doc,
         "what": "offer round trip through liveloop serve (instant stand-in provider)",
         "trials": trials,
-        "load_avg": [round(x, 2) for x in os.getloadavg()],
         "stores": result,
         "redis_added_ms": {
             "median": round(result["redis"]["median_ms"] - result["memory"]["median_ms"], 3),
@@ -178,10 +178,7 @@ async def main(trials: int, warmup: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=300)
-    parser.add_argument("--warmup", type=int, default=30)
-    args = parser.parse_args()
-    doc = asyncio.run(main(args.trials, args.warmup))
-    json.dump(doc, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    options = parser(__doc__.splitlines()[0], contenders=())
+    options.add_argument("--trials", type=int, default=300, help="offers per store")
+    options.add_argument("--warmup", type=int, default=30, help="offers per store not timed")
+    emit(asyncio.run(main(options.parse_args())))

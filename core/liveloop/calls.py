@@ -38,7 +38,8 @@ class PhoneCall(BaseModel):
       of identity.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # defer_build: built for the first phone call, not at import (every session imports it).
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
     channel: Literal["sip", "twilio"]
     from_: str | None = Field(default=None, alias="from")

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
-import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from . import loops
 from .errors import LiveloopError
 from .log import LEVEL_ENV, configure_logging
 from .matrix import capabilities
 from .plugins import get_plugin_manager
 
 __all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _INTERRUPT_GRACE_S = 3.0
 """How long a command has to wind down after Ctrl-C before it is left behind."""
@@ -35,6 +33,25 @@ _FEATURE_COLUMNS = (
     ("verbatim_say", "say"),
     ("sideband", "sideband"),
 )
+
+
+def _record_option(what: str) -> Callable[[F], F]:
+    return click.option(
+        "--record",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="PATH",
+        help=what,
+    )
+
+
+def _script_option(what: str) -> Callable[[F], F]:
+    return click.option(
+        "--script",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help=what,
+    )
 
 
 @click.group()
@@ -116,13 +133,7 @@ def capabilities_command(as_json: bool) -> None:
     "Media Streams caller through liveloop serve's bridge) or sip (a SIP call the "
     "emulator places, with the provider's webhook and sideband).",
 )
-@click.option(
-    "--record",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.",
-)
+@_record_option("Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.")
 def demo(
     provider: str | None,
     transport: str | None,
@@ -150,19 +161,8 @@ def demo(
 @click.argument("target", metavar="MODULE:APP")
 @click.option("--session", "session_name", default=None, help="The handler to run (by name).")
 @click.option("--live", is_flag=True, help="Run against the provider itself (needs its API key).")
-@click.option(
-    "--script",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A JSON reply script for the emulator.",
-)
-@click.option(
-    "--record",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.",
-)
+@_script_option("A JSON reply script for the emulator.")
+@_record_option("Record the session: PATH.wav (user left, assistant right) and PATH.jsonl.")
 def console(
     target: str, session_name: str | None, live: bool, script: Path | None, record: Path | None
 ) -> None:
@@ -181,12 +181,7 @@ def console(
     show_default=True,
     help="Port to listen on; 0 picks a free one.",
 )
-@click.option(
-    "--script",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help='Reply rules: a JSON list of {"match", "reply", "tool", "arguments"} objects.',
-)
+@_script_option('Reply rules: a JSON list of {"match", "reply", "tool", "arguments"} objects.')
 @click.option(
     "--speed",
     type=click.FloatRange(min=0, min_open=True),
@@ -224,10 +219,10 @@ def emulator(
     max_session_seconds: float,
     chunk_ms: int,
 ) -> None:
-    """Run the bundled OpenAI-Realtime-compatible emulator until Ctrl-C.
+    """Run the bundled provider emulator until Ctrl-C.
 
-    Prints its base URL once it listens; point a client at it with
-    OPENAI_BASE_URL=<that URL> and OPENAI_API_KEY=sk-anything.
+    Prints its base URL once it listens; point a client at it as its provider's endpoint
+    (for OpenAI, for example: OPENAI_BASE_URL=<that URL> and OPENAI_API_KEY=sk-anything).
     """
     try:
         from liveloop_emulator import load_script
@@ -264,19 +259,8 @@ def emulator(
     "--provider", default=None, help="The provider for --live (default: the installed one)."
 )
 @click.option("--tone", is_flag=True, help="Say typed lines as tone speech (the emulator's).")
-@click.option(
-    "--script",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A JSON reply script for the emulator.",
-)
-@click.option(
-    "--record",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Record the call: PATH.wav (you left, the assistant right) and PATH.jsonl.",
-)
+@_script_option("A JSON reply script for the emulator.")
+@_record_option("Record the call: PATH.wav (you left, the assistant right) and PATH.jsonl.")
 def talk(
     target: str | None,
     name: str | None,
@@ -346,6 +330,8 @@ def _run_command(work: Coroutine[Any, Any, object]) -> None:
     # One line of cause on failure, never a traceback, for a command meant to be watched;
     # and only warnings from the logs, unless LIVELOOP_LOG_LEVEL asks for more.
     configure_logging(level=os.environ.get(LEVEL_ENV, "WARNING"))
+    from . import loops  # the event loop is for running commands: listing ones need none
+
     try:
         loops.run(_until_interrupted(work))
     except KeyboardInterrupt:
@@ -360,6 +346,10 @@ def _run_command(work: Coroutine[Any, Any, object]) -> None:
 
 async def _until_interrupted(work: Coroutine[Any, Any, object]) -> None:
     """Run ``work``; the first Ctrl-C cancels it and ends the command (exit status 130)."""
+    import asyncio
+    import contextlib
+    import signal
+
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(work)
     interrupted = asyncio.Event()

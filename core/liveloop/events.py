@@ -183,7 +183,7 @@ class PlaybackStopped(_Event):
 class Usage(BaseModel):
     """Token usage of one response."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     input_tokens: int = 0
     output_tokens: int = 0

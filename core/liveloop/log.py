@@ -16,10 +16,12 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO, Any
+from contextvars import ContextVar
+from typing import IO, TYPE_CHECKING, Any, cast
 
-import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+if TYPE_CHECKING:
+    import structlog
+    from structlog.typing import EventDict, Processor, WrappedLogger
 
 __all__ = ["bind_context", "configure_logging", "get_logger", "redact"]
 
@@ -101,14 +103,91 @@ def _redact_processor(logger: WrappedLogger, method: str, event_dict: EventDict)
     return {key: MASK if _is_secret_key(key) else redact(item) for key, item in event_dict.items()}
 
 
-_BASE_PROCESSORS: list[Processor] = [
-    structlog.stdlib.filter_by_level,
-    structlog.contextvars.merge_contextvars,
-    structlog.stdlib.add_logger_name,
-    structlog.processors.format_exc_info,
-    _redact_processor,
-    structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-]
+_context: ContextVar[Mapping[str, Any] | None] = ContextVar("liveloop_log_context", default=None)
+"""What :func:`bind_context` bound (a contextvar: asyncio tasks inherit it)."""
+
+
+def _merge_context(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    bound = _context.get()
+    return {**bound, **event_dict} if bound else event_dict
+
+
+def _base_processors() -> list[Processor]:
+    import structlog
+
+    return [
+        structlog.stdlib.filter_by_level,
+        structlog.contextvars.merge_contextvars,
+        _merge_context,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.format_exc_info,
+        _redact_processor,
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ]
+
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+}
+
+
+class _LazyLogger:
+    """The logger :func:`get_logger` returns: a structlog ``BoundLogger`` made when a line
+    passes its level, so that a process which writes no line (most sessions, at the
+    default level) never imports structlog. Every other attribute is the real logger's."""
+
+    __slots__ = ("_bound", "_name", "_real")
+
+    def __init__(self, name: str, bound: dict[str, Any]) -> None:
+        self._name = name
+        self._bound = bound
+        self._real: structlog.stdlib.BoundLogger | None = None
+
+    def _logger(self) -> structlog.stdlib.BoundLogger:
+        if self._real is None:
+            import structlog
+
+            real: structlog.stdlib.BoundLogger = structlog.wrap_logger(
+                logging.getLogger(self._name),
+                processors=_base_processors(),
+                wrapper_class=structlog.stdlib.BoundLogger,
+            )
+            self._real = real.bind(**self._bound) if self._bound else real
+        return self._real
+
+    def __getattr__(self, name: str) -> Any:
+        level = _LEVELS.get(name)
+        if level is not None and self._real is None:
+            return _Method(self, name, level)
+        return getattr(self._logger(), name)
+
+    def bind(self, **values: Any) -> Any:
+        if self._real is not None:
+            return self._real.bind(**values)
+        return _LazyLogger(self._name, {**self._bound, **values})
+
+    def __repr__(self) -> str:
+        return f"<liveloop logger {self._name!r}>"
+
+
+class _Method:
+    __slots__ = ("_level", "_logger", "_name")
+
+    def __init__(self, logger: _LazyLogger, name: str, level: int) -> None:
+        self._logger, self._name, self._level = logger, name, level
+
+    def __call__(self, event: Any = None, *args: Any, **kw: Any) -> Any:
+        # The same test structlog's filter_by_level makes, before paying for structlog.
+        if not logging.getLogger(self._logger._name).isEnabledFor(self._level):
+            return None
+        return getattr(self._logger._logger(), self._name)(event, *args, **kw)
 
 
 def get_logger(name: str = "liveloop", **bound: Any) -> structlog.stdlib.BoundLogger:
@@ -118,24 +197,64 @@ def get_logger(name: str = "liveloop", **bound: Any) -> structlog.stdlib.BoundLo
     application sends logs; :func:`configure_logging` sets up a console or JSON renderer.
     """
     _configure_from_env_once()
-    logger: structlog.stdlib.BoundLogger = structlog.wrap_logger(
-        logging.getLogger(name),
-        processors=_BASE_PROCESSORS,
-        wrapper_class=structlog.stdlib.BoundLogger,
-    )
-    return logger.bind(**bound) if bound else logger
+    # Behaves as the BoundLogger it becomes on the first line that passes its level.
+    return cast("structlog.stdlib.BoundLogger", _LazyLogger(name, dict(bound)))
 
 
 @contextmanager
 def bind_context(**values: Any) -> Iterator[None]:
     """Bind ``session_id``, ``provider``, ``transport``, ``call_id``… to every log line
     made in this context (asyncio tasks started inside inherit it)."""
-    with structlog.contextvars.bound_contextvars(**values):
-        yield
+    token = _context.set({**(_context.get() or {}), **values})
+    try:
+        if "structlog" not in sys.modules:  # lines can only come through liveloop's chain
+            yield
+            return
+        # An application using structlog sees them in its own contextvars too.
+        import structlog
+
+        with structlog.contextvars.bound_contextvars(**values):
+            yield
+    finally:
+        _context.reset(token)
 
 
 class _LiveloopHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Marks the handler configure_logging installed, so a second call replaces it."""
+    """The handler configure_logging installed (a second call replaces it). Its structlog
+    formatter is made for the first line it writes: a command that logs nothing (most,
+    at the default level) never imports structlog."""
+
+    def __init__(self, stream: IO[str], json: bool) -> None:
+        super().__init__(stream)
+        self._json = json
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.formatter is None:
+            self.setFormatter(_formatter(self._json))
+        return super().format(record)
+
+
+def _formatter(json: bool) -> logging.Formatter:
+    import structlog
+
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            _merge_context,
+            structlog.stdlib.add_logger_name,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.stdlib.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.format_exc_info,
+            _redact_processor,
+            renderer,
+        ],
+    )
 
 
 def configure_logging(
@@ -154,25 +273,7 @@ def configure_logging(
         level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     if json is None:
         json = os.environ.get(FORMAT_ENV, "console").lower() == "json"
-    renderer: Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[
-            structlog.contextvars.merge_contextvars,
-            structlog.stdlib.add_logger_name,
-        ],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.stdlib.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.processors.format_exc_info,
-            _redact_processor,
-            renderer,
-        ],
-    )
-    handler = _LiveloopHandler(stream or sys.stderr)
-    handler.setFormatter(formatter)
+    handler = _LiveloopHandler(stream or sys.stderr, json)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _LiveloopHandler)]:
         root.removeHandler(old)

@@ -17,7 +17,7 @@ __all__ = ["Capability", "capabilities", "default_provider", "install_hint", "re
 class Capability(BaseModel):
     """One supported pair: who implements it, at which version, with which features."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     provider: str
     transport: str

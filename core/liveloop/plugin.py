@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         unregister,
     )
     from .provider_errors import STANDARD_CLOSE_CODES, ErrorKind, ProviderErrors
-    from .specs import ProviderSpec, RouteSpec, TransportSpec
+    from .specs import ProviderSpec, RouteSpec, SipWebhook, TransportSpec
     from .transport import Connection, Connector, MediaChannel
 
 # Loaded on first use, as the package root is: a plugin that needs one name pays for one
@@ -70,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "ProviderErrors": "provider_errors",
     "ProviderSpec": "specs",
     "RouteSpec": "specs",
+    "SipWebhook": "specs",
     "TransportSpec": "specs",
     "Connection": "transport",
     "Connector": "transport",
@@ -107,6 +108,7 @@ __all__ = [
     "ProviderSpec",
     "Registered",
     "RouteSpec",
+    "SipWebhook",
     "TransportSpec",
     "default_provider",
     "get_plugin_manager",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -114,10 +115,7 @@ class PluginManager:
             self._entry_points_loaded = True
             allowed = _allowed_plugins()
             allowed_seen: set[str] = set()
-            for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-                dist = entry_point.dist
-                dist_name = dist.name if dist is not None else entry_point.name
-                version = dist.version if dist is not None else "unknown"
+            for entry_point, dist_name, version in _entry_points():
                 self._installed_names.append(entry_point.name)
                 if allowed is not None and allowed & {entry_point.name, dist_name}:
                     allowed_seen.update(allowed & {entry_point.name, dist_name})
@@ -290,6 +288,32 @@ def _check_unique(found: dict[Any, Registered[S]], key: Any, new: Registered[S],
             f"(plugin {old.plugin!r}) and by {new.distribution} {new.version} "
             f"(plugin {new.plugin!r}); uninstall one of them"
         )
+
+
+def _entry_points() -> list[tuple[metadata.EntryPoint, str, str]]:
+    """The ``liveloop`` entry points of the installed distributions, with each one's
+    distribution name and version, as ``metadata.entry_points(group=)`` finds them
+    (``sys.path`` order, the first copy of a distribution wins). Only the
+    ``entry_points.txt`` files that declare the group are parsed, and each of those
+    distributions' metadata once: parsing every file was most of the cost of loading."""
+    header = f"[{ENTRY_POINT_GROUP}]"
+    found: list[tuple[metadata.EntryPoint, str, str]] = []
+    seen: set[str] = set()
+    for dist in metadata.distributions():
+        text = dist.read_text("entry_points.txt")
+        if not text or header not in text:
+            continue
+        about = dist.metadata
+        name, version = about["Name"] or "", about["Version"] or "unknown"
+        key = re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
+        if key and key in seen:
+            continue
+        seen.add(key)
+        found.extend(
+            (entry_point, name or entry_point.name, version)
+            for entry_point in dist.entry_points.select(group=ENTRY_POINT_GROUP)
+        )
+    return found
 
 
 def _allowed_plugins() -> set[str] | None:

@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .codec import CodecFactory
 from .features import Features
 from .provider_errors import ProviderErrors
-from .transport import Connector
 
 if TYPE_CHECKING:
+    # Annotations only: registering a plugin must not import the codec and transport
+    # contracts (and through them every event, action and config model).
+    from .codec import CodecFactory
     from .testing.target import EmulatedProvider
+    from .transport import Connector
 
-__all__ = ["ProviderSpec", "RouteSpec", "TransportSpec"]
+__all__ = ["ProviderSpec", "RouteSpec", "SipWebhook", "TransportSpec"]
 
 
 def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -95,6 +97,22 @@ class TransportSpec:
 
 
 @dataclass(frozen=True)
+class SipWebhook:
+    """The webhook a provider posts its SIP calls to, as a plugin's routes answer it.
+
+    ``provider`` names the provider that posts it, ``path`` where it posts, and
+    ``routes(server, secret)`` builds the routes that verify deliveries with the webhook
+    ``secret`` (as :attr:`RouteSpec.routes` does with the configured one). ``liveloop demo
+    --phone sip`` serves them with a local secret and has the bundled emulator ring
+    ``path``.
+    """
+
+    provider: str
+    path: str
+    routes: Callable[[Any, str], Sequence[Any]]
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     """Routes a plugin adds to ``liveloop serve``: ``name`` labels them (in errors and
     logs), and ``routes(server)`` builds them when the server starts.
@@ -104,8 +122,12 @@ class RouteSpec:
     Starlette routes (``Route`` or ``WebSocketRoute``). Core never imports the server or
     Starlette: both belong to the ``liveloop-serve`` distribution, which calls this. It may
     raise ``liveloop_serve.ServeError`` to refuse to start (a missing key, for example).
+
+    ``sip`` is set when these routes answer a provider's SIP call webhook
+    (:class:`SipWebhook`).
     """
 
     name: str
     routes: Callable[[Any], Sequence[Any]]
     description: str = ""
+    sip: SipWebhook | None = None

@@ -27,8 +27,13 @@ class SessionTurn(BaseModel):
     """
 
     # Audio bytes travel as base64 in JSON: raw PCM is not valid UTF-8.
+    # defer_build: the validator is built for the first turn, not at import (start-up).
     model_config = ConfigDict(
-        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+        frozen=True,
+        extra="forbid",
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+        defer_build=True,
     )
 
     text: str

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
-from standardwebhooks.webhooks import Webhook
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -188,6 +186,13 @@ class SipCalls:
         signature: str | None = None,
     ) -> int:
         """Post one signed delivery of ``body``; returns the HTTP status."""
+        try:  # the `sip` extra: a plain emulator (the demo's) does without them
+            import httpx
+            from standardwebhooks.webhooks import Webhook
+        except ImportError as exc:
+            raise RuntimeError(
+                f"SIP calls need {exc.name}: pip install 'liveloop-emulator[sip]'"
+            ) from None
         msg_id = webhook_id or "wh_" + secrets.token_hex(12)
         when = timestamp or datetime.now(tz=UTC)
         signed = Webhook(secret).sign(msg_id, when, body)
@@ -228,6 +233,7 @@ class SipCalls:
         frames = 0
         try:
             while not live.session.closed:
+                await live.buffer.wait_fed()
                 frame = live.buffer.next_frame()
                 call.heard += frame
                 frames += 1

@@ -22,6 +22,8 @@ ROOT = HERE.parents[1]
 RECIPES: dict[str, list[str]] = {
     "openai_sdk": ["openai[realtime]>=2.8"],
     "openai_agents": ["openai-agents>=0.3"],
+    "pipecat_realtime": ["pipecat-ai[openai]>=1.14,<2"],
+    "livekit_realtime": ["livekit-agents>=1.8.9,<2", "livekit-plugins-openai>=1.8.9,<2"],
 }
 """Recipe (a script beside this file) -> the packages its client needs."""
 TIMEOUT_S = 600
@@ -41,11 +43,12 @@ def run(name: str, uv: str) -> tuple[bool, float, str]:
         )
     except subprocess.TimeoutExpired:
         return False, time.monotonic() - started, f"timed out after {TIMEOUT_S} s"
-    output = (done.stdout + done.stderr).strip()
+    # What the recipe printed when it passed; why it failed (its traceback's last line) if not.
+    output = (done.stdout if done.returncode == 0 else done.stderr or done.stdout).strip()
     return (
         done.returncode == 0,
         time.monotonic() - started,
-        output.splitlines()[-1:][0] if output else "",
+        output.splitlines()[-1] if output else "",
     )
 
 
@@ -63,7 +66,7 @@ def main(argv: list[str]) -> int:
     for name in names:
         ok, seconds, last = run(name, uv)
         failed += not ok
-        print(f"{'PASS' if ok else 'FAIL'}  {name:<14} {seconds:6.1f} s  {last}", flush=True)
+        print(f"{'PASS' if ok else 'FAIL'}  {name:<16} {seconds:6.1f} s  {last}", flush=True)
     print(f"{len(names) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

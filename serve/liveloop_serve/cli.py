@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from liveloop import loops
-
 if TYPE_CHECKING:
     from .ratelimit import Rate
 
@@ -186,6 +184,8 @@ def serve_command(
 ) -> None:
     """Serve MODULE:APP's handlers with the routes the installed plugins contribute
     (browser calls over WebRTC with liveloop-openai-webrtc)."""
+    from liveloop import loops  # asyncio is for running the server: `liveloop --help` needs none
+
     from .running import run_server
 
     starts, failures = _rate(rate, "--rate"), _rate(auth_failures, "--auth-failures")

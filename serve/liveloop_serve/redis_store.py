@@ -7,6 +7,7 @@ What it keeps (every key under ``prefix``, default ``liveloop``):
   ``{p}:owner:{identity}`` the same per caller, and ``{p}:slot-owner`` who holds each slot;
 - ``{p}:call:{id}``: each live call (its owner, handler, provider call id and worker);
 - ``{p}:delivery:{id}``: webhook deliveries seen (expiring);
+- ``{p}:ticket:{ticket}``: single-use tickets (expiring; taken with ``GETDEL``, Redis 6.2+);
 - channel ``{p}:worker:{worker}``: control messages to one worker (pub/sub);
 - the rate-limit windows (the ``limits`` library's Redis storage, prefix ``LIMITS``).
 
@@ -167,6 +168,12 @@ class RedisStore(Store):
     async def first_delivery(self, delivery_id: str, ttl: float) -> bool:
         key = self._key("delivery", delivery_id)
         return bool(await self._redis.set(key, "1", nx=True, px=max(1, int(ttl * 1000))))
+
+    async def put_ticket(self, ticket: str, data: str, ttl: float) -> None:
+        await self._redis.set(self._key("ticket", ticket), data, px=max(1, int(ttl * 1000)))
+
+    async def take_ticket(self, ticket: str) -> str | None:
+        return cast("str | None", await self._redis.getdel(self._key("ticket", ticket)))
 
     async def send(self, worker: str, message: dict[str, Any]) -> None:
         await self._redis.publish(self._key("worker", worker), json.dumps(message))

@@ -144,12 +144,14 @@ class Registry:
 
     # -- slots --------------------------------------------------------------------------------
 
-    async def reserve(self, owner: str) -> str:
+    async def reserve(self, owner: str, slot: str | None = None) -> str:
         """A slot id for a call ``owner`` is about to open; raises :class:`CapacityError`.
+        ``slot`` names it (a route that finds its calls by the carrier's id), else it is
+        random.
 
-        Give it back with :meth:`abandon` unless :meth:`start` takes it over.
+        Give it back with :meth:`abandon` unless :meth:`start` or :meth:`track` takes it over.
         """
-        slot = secrets.token_urlsafe(18)
+        slot = slot or secrets.token_urlsafe(18)
         answer = await self.store.reserve(
             slot,
             owner,
@@ -202,6 +204,26 @@ class Registry:
             self._spawn(self._connect_deadline(call, connect_within), f"serve-dl-{slot[:8]}")
         _log.info("call started", handler=handler.name, call_id=provider_call_id)
         return call
+
+    async def track(self, slot: str, name: str, *, kind: str, provider_call_id: str) -> Call:
+        """Record a call whose handler the route runs itself (its media stream is held by
+        this worker): every worker can find it, hang it up (routed here) and reap it. The
+        route sets ``call.session`` and ends it with :meth:`untrack`."""
+        owner = self._pending.pop(slot)
+        record = CallRecord(slot, name, owner, kind, provider_call_id, self.worker)
+        call = Call(record)
+        self.calls[slot] = call
+        await self.store.put_call(record)
+        return call
+
+    async def untrack(self, call: Call) -> None:
+        """A tracked call ended: forget it and give its slot back."""
+        self.calls.pop(call.id, None)
+        self._check_idle()
+        call.hung_up = True
+        call.ended.set()
+        with contextlib.suppress(Exception):
+            await self.store.release(call.id, call.record.owner)
 
     async def _run(self, call: Call, handler: Handler, overrides: dict[str, Any]) -> None:
         with bind_context(call_id=call.call_id, handler=handler.name):

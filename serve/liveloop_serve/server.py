@@ -198,7 +198,7 @@ class Server:
             what=what,
         )
 
-    async def reserve(self, identity: str) -> str | Response:
+    async def reserve(self, identity: str, slot: str | None = None) -> str | Response:
         """A slot for a call of ``identity`` (see :meth:`Registry.reserve`), or the ``503``
         (draining or full) / ``429`` (the caller's cap) to answer with."""
         if self.draining:
@@ -209,7 +209,7 @@ class Server:
                 {"Retry-After": str(CAP_RETRY_AFTER)},
             )
         try:
-            return await self.registry.reserve(identity)
+            return await self.registry.reserve(identity, slot)
         except CapacityError as full:
             if full.scope == "caller":
                 return error(

@@ -3,9 +3,11 @@ in-memory store (one process). ``redis_store`` holds the same in Redis for many 
 
 The store answers: may a caller open one more call (the global cap and the per-caller cap,
 counted over slots that hold a lease), which call belongs to whom and runs on which worker,
-which calls lost their worker (their lease ran out), and whether a webhook delivery was
-seen before. It also carries control messages to a worker (a hang-up routed to the worker
-that runs the call's handler). Rate-limit windows live in ``rate_storage``, the ``limits``
+which calls lost their worker (their lease ran out), whether a webhook delivery was seen
+before, and the single-use tickets a route hands out on one worker and redeems on another
+(a phone call's webhook and its media stream may reach different workers). It also
+carries control messages to a worker (a hang-up routed to the worker that runs the call's
+handler). Rate-limit windows live in ``rate_storage``, the ``limits``
 storage on the same backend.
 """
 
@@ -103,6 +105,15 @@ class Store(ABC):
         ``False``: webhook providers retry deliveries, a handler must run once."""
 
     @abstractmethod
+    async def put_ticket(self, ticket: str, data: str, ttl: float) -> None:
+        """Keep ``data`` under ``ticket`` for ``ttl`` seconds, for :meth:`take_ticket`."""
+
+    @abstractmethod
+    async def take_ticket(self, ticket: str) -> str | None:
+        """The data of a live ``ticket``, removed as it is read: of two workers taking the
+        same ticket, one gets it. ``None`` when it expired, was taken, or never existed."""
+
+    @abstractmethod
     async def send(self, worker: str, message: dict[str, Any]) -> None:
         """Deliver a control message to ``worker`` (dropped when no such worker listens)."""
 
@@ -120,6 +131,7 @@ class MemoryStore(Store):
         self._slots: dict[str, tuple[str, float]] = {}  # slot -> (owner, lease end)
         self._calls: dict[str, CallRecord] = {}
         self._deliveries: dict[str, float] = {}
+        self._tickets: dict[str, tuple[str, float]] = {}  # ticket -> (data, expiry)
         self._inboxes: dict[str, asyncio.Queue[dict[str, Any]]] = {}
 
     async def aclose(self) -> None:
@@ -176,6 +188,16 @@ class MemoryStore(Store):
             return False
         self._deliveries[delivery_id] = now + ttl
         return True
+
+    async def put_ticket(self, ticket: str, data: str, ttl: float) -> None:
+        now = self._clock()
+        if len(self._tickets) > 10_000:  # bounded: forget the expired ones
+            self._tickets = {k: v for k, v in self._tickets.items() if v[1] > now}
+        self._tickets[ticket] = (data, now + ttl)
+
+    async def take_ticket(self, ticket: str) -> str | None:
+        data, expires = self._tickets.pop(ticket, (None, 0.0))
+        return data if expires > self._clock() else None
 
     def _inbox(self, worker: str) -> asyncio.Queue[dict[str, Any]]:
         return self._inboxes.setdefault(worker, asyncio.Queue())

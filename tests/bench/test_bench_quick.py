@@ -16,12 +16,12 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 COMMON = {"benchmark", "quick", "command", "machine"}
 
 
-def run_bench(name: str, *extra: str) -> dict[str, Any]:
+def run_bench(name: str, *extra: str, timeout: float = 90) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, str(BENCH / f"{name}.py"), "--quick", *extra],
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=timeout,
         cwd=BENCH.parent,
     )
     assert out.returncode == 0, out.stderr[-2000:]
@@ -115,6 +115,15 @@ def test_webrtc_concurrency() -> None:
     _check_concurrency(doc, ("aiortc", "liveloop"))
 
 
+def test_webrtc_profile() -> None:
+    doc = run_bench("webrtc_profile")
+    for name in ("aiortc", "liveloop"):
+        result = doc["results"][name]
+        assert result["cpu_ms_per_session_second"] > 0, result
+        assert "event loop thread" in result["threads_ms_per_session_second"]
+    assert doc["liveloop_over_floor"] > 0
+
+
 def test_emulator_capacity() -> None:
     doc = run_bench("emulator_capacity")
     assert doc["throughput"]["events_per_s"] > 0
@@ -138,3 +147,57 @@ def test_telemetry() -> None:
     off, on = sorted(doc["runs"], key=lambda run: run["arm"] != "off")
     assert not off["opentelemetry_imported"]
     assert on["opentelemetry_imported"] and on["spans"] > 0
+
+
+def test_gemini() -> None:
+    doc = run_bench("gemini", timeout=240)
+    per = doc["per_message"]
+    assert {"floor", "sdk", "liveloop"} <= per["contenders"].keys()
+    assert per["messages_per_reply"] > 0
+    for kind in ("turn", "say"):
+        assert {"p50", "p95"} <= doc["latency_ms"][f"{kind}/added_ms"].keys()
+
+
+def test_phone() -> None:
+    doc = run_bench("phone", timeout=240)
+    for name in ("turn_ms", "say_ms"):
+        entry = doc["latency"][name]
+        assert {"direct", "bridged", "added_p50_ms", "added_p95_ms"} <= entry.keys()
+    assert doc["cost"]["calls_per_core"] > 0
+    assert doc["cost"]["audio_heard_share"] > 0.5
+
+
+def test_store() -> None:
+    doc = run_bench("store")
+    assert {"memory", "redis"} <= doc["stores"].keys()
+    assert doc["stores"]["redis"]["n"] == 20
+    assert {"median", "p95"} <= doc["redis_added_ms"].keys()
+
+
+def test_run_writes_one_results_file(tmp_path: Path) -> None:
+    """``run.py`` runs the chosen sections and writes RESULTS.md with every section and the
+    targets table (the sections it did not run say so)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "run.py"),
+            "--quick",
+            "--only",
+            "store",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=BENCH.parent,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = (tmp_path / "RESULTS.md").read_text()
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["runs"]["store"]["stores"]["redis"]["n"] == 20
+    for section in ("## 0.", "## 1.", "## 5.", "## 7. Gemini", "## 8. Phone", "## 9.", "## 10."):
+        assert section in text
+    assert "| Redis store adds ≤ 2 ms p50 to an offer round trip |" in text
+    assert text.count("## Fixes") <= 1
+    assert "not run" in text  # the sections it skipped

@@ -12,6 +12,7 @@ from google.genai import types
 
 import liveloop
 from liveloop.events import AssistantAudio, Interrupted
+from liveloop.testing import Heard
 from liveloop_emulator import Emulator, Rule, tones
 
 KEY = "AIza-e2e-test"
@@ -80,6 +81,31 @@ async def test_typed_and_spoken_turns(emu: Emulator) -> None:
         spoken = await asyncio.wait_for(session.input(), 10)
     assert (typed.text, typed.channel) == ("a table for two", "text")
     assert (spoken.text, spoken.channel) == ("at eight tonight", "audio")
+
+
+async def test_a_manual_turn_is_heard_whole_and_carries_its_audio(emu: Emulator) -> None:
+    # Without turn detection the audio goes between activityStart and activityEnd; an
+    # utterance longer than a second is heard from its first word.
+    pcm = speech("book a table for two at half past seven")
+    async with liveloop.connect(**options(emu, turn_detection=None)) as session:
+        await send_in_chunks(session, pcm)
+        await session.commit_audio()
+        turn = await asyncio.wait_for(session.input(), 10)
+    assert turn.text == "book a table for two at half past seven"
+    assert turn.audio == pcm  # the user's audio of the turn, as sent
+    assert (turn.started_ms, turn.ended_ms) == (0, len(pcm) // 48)
+
+
+async def test_with_auto_respond_off_only_what_is_asked_for_is_heard(emu: Emulator) -> None:
+    # Gemini answers every detected turn; the session hears only the say() it asked for.
+    async with liveloop.connect(**options(emu, auto_respond=False)) as session:
+        heard = Heard(session)
+        await send_in_chunks(session, speech("hello there"))
+        turn = await asyncio.wait_for(session.input(), 10)
+        await session.say("your table is ready").wait(10)
+        assert turn.text == "hello there"
+        assert await heard.wait_for_lines(1) == ["your table is ready"]
+        heard.close()
 
 
 async def test_a_tool_is_called_once_and_its_result_spoken(emu: Emulator) -> None:

@@ -83,6 +83,8 @@ class Client:
     events: list[dict[str, Any]] = field(default_factory=list)
     audio: bytearray = field(default_factory=bytearray)  # the remote track, PCM16 24 kHz
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    frames: int = 0  # 20 ms frames received on the remote track
+    frame_arrived: asyncio.Event = field(default_factory=asyncio.Event)
     channel_closed: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -109,6 +111,16 @@ class Client:
                 frame = await track.recv()
                 for out in resampler.resample(frame):
                     self.audio += out.to_ndarray().tobytes()
+                self.frames += 1
+                self.frame_arrived.set()
+
+    async def wait_frames(self, count: int) -> None:
+        """Wait until ``count`` more frames arrived on the remote track: track time, which
+        a loaded machine does not shorten as it does wall-clock time."""
+        wanted = self.frames + count
+        while self.frames < wanted:
+            self.frame_arrived.clear()
+            await asyncio.wait_for(self.frame_arrived.wait(), WAIT)
 
     def send(self, event: dict[str, Any]) -> None:
         self.channel.send(json.dumps(event))
@@ -189,7 +201,7 @@ def heard(client: Client) -> str:
 async def played(client: Client, after: int) -> str:
     """Wait for the reply's playout to stop, then decode what arrived on the remote track."""
     await client.next("output_audio_buffer.stopped", after=after)
-    await asyncio.sleep(0.3)  # the last frames are still in flight
+    await client.wait_frames(10)  # the last frames are still in the receiver's jitter buffer
     return heard(client)
 
 
@@ -372,7 +384,7 @@ async def test_barge_in_clears_playout_and_truncates_server_side(
         )
         started = await client.next("output_audio_buffer.started")
         at = len(client.events)
-        await asyncio.sleep(1.0)
+        await client.wait_frames(50)  # a second of the reply has been played
         client.mic.say("stop")
         await client.next("input_audio_buffer.speech_started", after=at)
         cleared = await client.next("output_audio_buffer.cleared", after=at)
@@ -397,6 +409,23 @@ async def test_barge_in_clears_playout_and_truncates_server_side(
         await emu.hangup(client.call_id)
 
 
+async def test_late_generation_is_played_late_not_with_gaps(make_emulator: MakeEmulator) -> None:
+    # An engine slower than real time (as on a starved machine): the track waits for the
+    # audio rather than playing silence into the middle of the reply.
+    text = "late but whole"
+    async with make_emulator(api_keys=[KEY], speed=0.6) as emu, call(emu) as client:
+        at = len(client.events)
+        client.audio.clear()
+        client.send(
+            {
+                "type": "response.create",
+                "response": {"instructions": SAY_INSTRUCTIONS.format(text=text)},
+            }
+        )
+        assert await played(client, at) == text
+        assert not emu.calls[client.call_id].buffer.starved()
+
+
 async def test_output_audio_buffer_clear_from_the_client(make_emulator: MakeEmulator) -> None:
     text = "a reply that the client cuts off with a clear"
     async with make_emulator(api_keys=[KEY]) as emu, call(emu) as client:
@@ -407,7 +436,7 @@ async def test_output_audio_buffer_clear_from_the_client(make_emulator: MakeEmul
             }
         )
         started = await client.next("output_audio_buffer.started")
-        await asyncio.sleep(0.5)
+        await client.wait_frames(25)  # half a second of the reply has been played
         at = len(client.events)
         client.send({"type": "output_audio_buffer.clear", "event_id": "evt_clear"})
         cleared = await client.next("output_audio_buffer.cleared", after=at)

@@ -219,3 +219,28 @@ def test_output_transcript_of_a_cancelled_response_is_dropped(codec: GeminiCodec
     codec.decode(content(turnComplete=True))
     fresh = codec.decode(content(modelTurn={"parts": [audio_part(b"\0\0")]}))
     assert isinstance(fresh[0], ResponseStarted)
+
+
+def test_with_auto_respond_off_only_requested_answers_are_heard() -> None:
+    # Gemini answers each turn its activity detection ends, asked or not: with
+    # auto_respond off the session hears the turn, not that answer, until it asks.
+    from liveloop.actions import CreateResponse, SendToolOutput
+
+    codec = ready_codec(auto_respond=False)
+    heard = codec.decode(content(inputTranscription={"text": "book a table", "finished": True}))
+    assert [e.turn.text for e in heard if isinstance(e, UserTurn)] == ["book a table"]
+    unasked = codec.decode(content(modelTurn={"parts": [audio_part(b"\1\0")]}))
+    unasked += codec.decode(content(outputTranscription={"text": "booked"}))
+    unasked += codec.decode(content(turnComplete=True))
+    assert not [e for e in unasked if isinstance(e, ResponseStarted | AssistantAudio)]
+    # An unasked answer that calls a tool ends with the call: nothing runs for it.
+    call = {"functionCalls": [{"id": "c1", "name": "book_table", "args": {}}]}
+    assert codec.decode(json.dumps({"toolCall": call})) == []
+    [asked] = codec.encode(CreateResponse())
+    assert json.loads(asked) == {"clientContent": {"turnComplete": True}}
+    answer = codec.decode(json.dumps({"toolCall": call}))
+    assert kinds(answer) == ["ResponseStarted", "ToolCall", "ResponseDone"]
+    # The answer to the call's result is the one the request asked for: heard.
+    codec.encode(SendToolOutput(call_id="c1", output='{"booking": 1}'))
+    after = codec.decode(content(modelTurn={"parts": [audio_part(b"\1\0")]}))
+    assert kinds(after) == ["ResponseStarted", "AssistantAudio"]

@@ -3,17 +3,22 @@ WebSocket server on 127.0.0.1 that records the handshake), and 16 kHz input conv
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 
 import liveloop
 from liveloop_emulator import tones
 from liveloop_gemini_websocket import GeminiConnector, InputResampler, live_url
+from liveloop_gemini_websocket import connection as connection_module
 
 
 def test_the_url_for_keys_and_for_ephemeral_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,6 +94,48 @@ async def test_google_api_key_is_the_fallback(
     monkeypatch.delenv("GOOGLE_API_KEY")
     with pytest.raises(liveloop.ConfigError, match="GEMINI_API_KEY"):
         await GeminiConnector().open(config(base_url))
+
+
+async def test_unanswered_pings_never_close_a_healthy_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Gemini answers pings late (seconds): the transport pings but never times out on a
+    # pong. Here the server answers none, and the connection stays up to take its reply.
+    monkeypatch.setattr(connection_module, "PING_INTERVAL", 0.05)
+    dropped: list[Frame] = []
+    reply, unanswered = asyncio.Event(), asyncio.Event()
+
+    async def handler(socket: ServerConnection) -> None:
+        send_frame = socket.protocol.send_frame
+
+        def no_pongs(frame: Frame) -> None:
+            if frame.opcode is Opcode.PONG:
+                dropped.append(frame)
+                if len(dropped) == 10:
+                    unanswered.set()  # ten pings went unanswered
+            else:
+                send_frame(frame)
+
+        socket.protocol.send_frame = no_pongs  # type: ignore[method-assign]
+        await socket.send(json.dumps({"setupComplete": {}}))
+        await reply.wait()
+        with contextlib.suppress(ConnectionClosed):
+            await socket.send(json.dumps({"serverContent": {"turnComplete": True}}))
+        await socket.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        connection = await GeminiConnector().open(config(url, api_key="AIza-k"))
+        try:
+            assert json.loads(await connection.receive()) == {"setupComplete": {}}
+            await asyncio.wait_for(unanswered.wait(), 5)  # a closed connection pings no more
+            reply.set()
+            message = await asyncio.wait_for(connection.receive(), 5)
+            assert json.loads(message) == {"serverContent": {"turnComplete": True}}
+        finally:
+            reply.set()
+            await connection.close()
 
 
 def _audio_message(pcm: bytes, rate: int) -> str:

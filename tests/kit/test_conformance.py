@@ -25,6 +25,13 @@ G711 = [
     "test_audio_format_carries_speech_both_ways[g711_alaw]",
 ]
 SKIPPED = {
+    # Gemini Live speaks PCM16 only, has no semantic VAD, no verbatim say, no calls.
+    "gemini/websocket": [
+        *G711,
+        "test_semantic_vad_turn_arrives",
+        "test_say_is_verbatim",
+        "test_sideband_attaches_to_a_live_call",
+    ],
     # The sideband test is for sideband pairs only.
     "openai/websocket": ["test_sideband_attaches_to_a_live_call"],
     # WebRTC carries PCM16 (Opus on the wire) only.

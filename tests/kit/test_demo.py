@@ -48,11 +48,12 @@ async def echo(session):
 def liveloop(
     *args: str, stdin: str | None = None, cwd: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``liveloop ARGS`` (bounded) with no LIVELOOP_* or OpenAI settings inherited."""
+    """Run ``liveloop ARGS`` (bounded) with no LIVELOOP_* or provider settings inherited."""
     clean = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("LIVELOOP_", "OPENAI_")) and key != "PYTHONPATH"
+        if not key.startswith(("LIVELOOP_", "OPENAI_", "GEMINI_", "GOOGLE_"))
+        and key != "PYTHONPATH"
     }
     return subprocess.run(
         [str(LIVELOOP), *args],
@@ -86,10 +87,14 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str)
         assert word in lines[0]
 
 
-def test_the_demo_prints_the_conversation() -> None:
-    result = liveloop("demo")
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_the_demo_prints_the_conversation(provider: str) -> None:
+    # The same concierge through each provider's real plugins, on the emulator's front
+    # end for that provider.
+    result = liveloop("demo", *(["--provider", provider] if provider != "openai" else []))
     assert result.returncode == 0, result.stderr
     out = result.stdout
+    assert f"liveloop demo: {provider}/websocket against the bundled emulator" in out
     callers = entries(out, "caller")
     assert [line.removesuffix("(audio)").strip() for line in callers] == [
         line.lower() for line in CALLER_LINES
@@ -140,9 +145,12 @@ def test_a_failing_demo_says_why_in_one_line() -> None:
     assert_one_line_error(result, "openai/nosuch", "openai/websocket")
 
 
-def test_the_live_demo_needs_a_key() -> None:
-    result = liveloop("demo", "--live")
-    assert_one_line_error(result, "OPENAI_API_KEY")
+@pytest.mark.parametrize(
+    ("provider", "variable"), [("openai", "OPENAI_API_KEY"), ("gemini", "GEMINI_API_KEY")]
+)
+def test_the_live_demo_needs_a_key(provider: str, variable: str) -> None:
+    result = liveloop("demo", "--live", "--provider", provider)
+    assert_one_line_error(result, variable)
 
 
 @pytest.fixture

@@ -89,9 +89,15 @@ class PhoneServer:
 
 @contextlib.asynccontextmanager
 async def phone_server(
-    app: liveloop.App, *, credentials: bool = True, insecure_dev: bool = False, **emulator: Any
+    app: liveloop.App,
+    *,
+    credentials: bool = True,
+    insecure_dev: bool = False,
+    provider: str = "openai",
+    **emulator: Any,
 ) -> AsyncIterator[PhoneServer]:
-    """The Twilio routes for ``app`` over a fresh emulator, with a carrier double."""
+    """The Twilio routes for ``app`` over a fresh emulator (its ``provider`` front end),
+    with a carrier double."""
     carrier = CarrierDouble()
     emulator.setdefault("speed", 4.0)
     async with Emulator(api_keys=[KEY], **emulator) as emu, serve(carrier.asgi()) as carrier_url:
@@ -101,7 +107,11 @@ async def phone_server(
             account_sid=ACCOUNT if credentials else None,
             api_base=carrier_url,
             insecure_dev=insecure_dev,
-            session_options={"api_key": KEY, "base_url": emu.base_url},
+            session_options=(
+                {"provider": "gemini", "api_key": KEY, "base_url": emu.gemini_base_url}
+                if provider == "gemini"
+                else {"api_key": KEY, "base_url": emu.base_url}
+            ),
         )
         async with serve(Starlette(routes=routes.routes())) as url:
             try:

@@ -77,7 +77,7 @@ async def test_a_spoken_turn_reaches_input_and_say_is_heard() -> None:
         assert call.carrier_ids["stream_sid"] == caller.stream_sid
         assert "liveloop_ticket" not in call.parameters
         assert not caller.violations
-        assert caller.media_sizes and all(size == 160 for size in caller.media_sizes)
+        assert caller.media_sizes and all(size % 160 == 0 for size in caller.media_sizes)
 
 
 async def test_a_tool_runs_exactly_once_and_its_result_is_heard() -> None:

@@ -45,7 +45,9 @@ def test_voice_turns_keep_only_the_preroll_until_pinned(monkeypatch: pytest.Monk
     for _ in range(50):  # a microphone: 100 ms of audio every 100 ms
         recorder.append(ms(100))
         clock.now += 0.1
-    assert len(recorder.buf) <= 2100 * BYTES_PER_MS
+    # What the last 2 s sent plus at most one trim step (old audio is dropped in steps).
+    assert len(recorder.buf) <= 2100 * BYTES_PER_MS + recorder_module._TRIM_BYTES
+    assert recorder.start > 0
 
 
 def test_a_fast_sender_keeps_what_the_provider_may_still_pin(
@@ -116,3 +118,15 @@ async def until(condition: Callable[[], bool]) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.01)
+
+
+def test_audio_on_a_media_track_is_counted_not_kept() -> None:
+    recorder = InputRecorder(BYTES_PER_MS, manual=True)
+    recorder.append(ms(100))
+    for _ in range(20):
+        recorder.append(ms(100), keep=False)
+    assert recorder.buf == bytearray() and recorder.total == 2100 * BYTES_PER_MS
+    recorder.commit()  # a manual turn is still timed on the provider's clock
+    turn = SessionTurn(text="hi", channel="audio", item_id="item_1")
+    done = recorder.complete(turn, keeps_audio=False)
+    assert (done.started_ms, done.ended_ms, done.audio) == (0, 2100, None)

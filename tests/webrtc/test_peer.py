@@ -302,3 +302,15 @@ def test_capabilities_list_the_peer_transport() -> None:
     assert entry["features"]["media"] == "track"
     assert entry["features"]["interruption"] == "server_truncates"
     assert entry["features"]["audio_formats"] == ["pcm16"]
+
+
+async def test_outgoing_track_plays_the_sessions_own_rate() -> None:
+    # aiortc's encoder resamples to 48 kHz itself: 24 kHz audio goes out as it is.
+    track = OutgoingAudioTrack(24000)
+    track.write(b"\x01\x00" * 600)  # 25 ms
+    frames = [await track.recv() for _ in range(3)]
+    assert all(f.samples == 480 and f.sample_rate == 24000 for f in frames)
+    assert [f.pts for f in frames] == [0, 480, 960]
+    assert np.count_nonzero(frames[1].to_ndarray().ravel()) == 120
+    assert track.buffered_ms == 0
+    track.stop()

@@ -19,6 +19,7 @@ _PREROLL_MS = 1000  # user audio kept before speech starts, for turn.audio
 _PIN_LATENCY_S = 2.0  # how long after sending audio the provider may still pin a turn in it
 _MAX_RECORDED_MS = 300_000
 _MAX_COMMITS = 64
+_TRIM_BYTES = 64 * 1024  # drop old audio in steps this large: each drop moves the buffer
 
 
 def _even(n: int) -> int:
@@ -48,7 +49,14 @@ class InputRecorder:
     def total(self) -> int:
         return self.start + len(self.buf)
 
-    def append(self, pcm: bytes) -> None:
+    def append(self, pcm: bytes, *, keep: bool = True) -> None:
+        """Record ``pcm``; ``keep=False``: only count it (audio on a media track, which no
+        turn takes from here: the provider's clock still advances by it)."""
+        if not keep:
+            self.start = self.total + len(pcm)
+            self.buf.clear()
+            self.sent_at.clear()
+            return
         # Audio sent in the last moments is kept too: a fast sender (a file, a test) is far
         # ahead of the provider's speech_started, which pins where a turn began.
         now = time.monotonic()
@@ -64,7 +72,7 @@ class InputRecorder:
             keep_from = min(keep_from, self.commits[0][1] if self.commits else self.segment)
         keep_from = max(keep_from, self.total - int(_MAX_RECORDED_MS * self.bytes_per_ms))
         drop = _even(keep_from - self.start)
-        if drop > 0:
+        if drop >= _TRIM_BYTES:
             del self.buf[:drop]
             self.start += drop
 

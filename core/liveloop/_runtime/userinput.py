@@ -54,7 +54,8 @@ class UserInput:
             # Audio during an outage is stale by the time the link is back: drop and count.
             metrics.audio_dropped_ms += duration_ms
             return
-        self.recorder.append(data)
+        # Audio on a media track (WebRTC) never becomes turn.audio: only its length counts.
+        self.recorder.append(data, keep=self._link.media is None)
         metrics.audio_sent_ms += duration_ms
         if not await self._link.send_audio(data):
             metrics.audio_sent_ms -= duration_ms

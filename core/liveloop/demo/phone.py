@@ -110,19 +110,30 @@ _PCM_RATE = 48000  # what the emulator's SIP caller hears: PCM16 at 48 kHz
 
 
 async def run_sip_demo(
-    *, key: str, speed: float, as_json: bool, timeout: float
+    spec: ProviderSpec, *, key: str, speed: float, as_json: bool, timeout: float
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Run the concierge on a SIP call the emulator places; returns (transcript, bookings)."""
+    """Run the concierge on a SIP call the emulator places for provider ``spec``, through
+    the routes of the plugin that answers its SIP webhook; returns (transcript, bookings)."""
+    from ..plugins import get_plugin_manager
+
+    webhooks = [
+        route.spec.sip
+        for route in get_plugin_manager().routes()
+        if route.spec.sip is not None and route.spec.sip.provider == spec.name
+    ]
+    if not webhooks:
+        raise LiveloopError(
+            f"no installed plugin answers {spec.name}'s SIP calls (see `liveloop plugins`)"
+        )
+    webhook = webhooks[0]
     try:
         from liveloop_emulator import Emulator
-        from liveloop_openai_webrtc.sip import SipCalls
         from liveloop_serve import create_app, serving
 
         from ..specs import RouteSpec
     except ImportError as exc:
         raise LiveloopError(
-            "the SIP demo needs liveloop-openai-webrtc, liveloop-serve and liveloop-emulator "
-            f"({exc.name} is missing)"
+            f"the SIP demo needs liveloop-serve and liveloop-emulator ({exc.name} is missing)"
         ) from None
 
     transcript = Transcript(as_json=as_json)
@@ -132,22 +143,26 @@ async def run_sip_demo(
         transcript.add("caller", turn.text, f"({turn.channel}, transcribed by the provider)")
 
     app = concierge_app(bookings, on_turn)
-    spec = RouteSpec(
-        name="openai-sip", routes=lambda server: SipCalls(server, DEMO_SECRET).routes()
+    routes = RouteSpec(
+        name=f"{spec.name}-sip-demo", routes=lambda server: webhook.routes(server, DEMO_SECRET)
     )
     async with AsyncExitStack() as stack:
         emulator = await stack.enter_async_context(
             Emulator(script=emulator_script(), speed=speed, api_keys=[key])
         )
         asgi = create_app(
-            app, routes=[spec], api_key=key, provider_base_url=emulator.base_url, insecure_dev=True
+            app,
+            routes=[routes],
+            api_key=key,
+            provider_base_url=emulator.base_url,
+            insecure_dev=True,
         )
         url = await stack.enter_async_context(serving(asgi))
         transcript.info(
-            f"liveloop demo --phone sip: the emulator rings {url}/phone/openai with a signed "
-            "realtime.call.incoming webhook; the handler runs over the sideband by call id"
+            f"liveloop demo --phone sip: the emulator rings {url}{webhook.path} with a "
+            f"signed {spec.name} call webhook; the handler runs over the sideband by call id"
         )
-        call = await emulator.sip.place_call(f"{url}/phone/openai", secret=DEMO_SECRET)
+        call = await emulator.sip.place_call(f"{url}{webhook.path}", secret=DEMO_SECRET)
         if call.state != "active":
             raise LiveloopError(f"the call was not accepted (it is {call.state})")
         since = await _sip_reply(call, transcript, 0, timeout)  # the greeting

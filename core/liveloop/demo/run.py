@@ -101,7 +101,7 @@ async def _run_phone(spec: ProviderSpec, phone: str, live: bool, as_json: bool) 
             )
         else:
             entries, bookings = await run_sip_demo(
-                key=DEMO_KEY, speed=EMULATOR_SPEED, as_json=as_json, timeout=REPLY_TIMEOUT
+                spec, key=DEMO_KEY, speed=EMULATOR_SPEED, as_json=as_json, timeout=REPLY_TIMEOUT
             )
     except LiveloopError as exc:
         raise DemoError(str(exc)) from None

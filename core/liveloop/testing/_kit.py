@@ -101,6 +101,8 @@ async def poll(
 
 
 def _provider_truncated(side: ProviderSide, item_id: str | None) -> bool:
+    if not side.names_items:  # ids the session never saw: the one cut item is the one
+        return len([cut for cut in side.truncations() if cut.by == "provider"]) == 1
     return any(
         cut.by == "provider" and (item_id is None or cut.item_id == item_id)
         for cut in side.truncations()

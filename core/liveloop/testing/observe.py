@@ -79,6 +79,7 @@ class Heard(_Observer):
         self.order: list[str] = []
         """Item ids in the order their audio began."""
         self.interruptions: list[Interrupted] = []
+        self._decoded: dict[str, tuple[int, str]] = {}  # item -> (bytes decoded, its text)
         self._start(lambda: self._consume(session))
 
     async def _consume(self, session: Session) -> None:
@@ -105,11 +106,18 @@ class Heard(_Observer):
     def text(self, item_id: str) -> str:
         """The decoded words of one assistant item (lowercase tone-speech text)."""
         audio = bytes(self.audio.get(item_id, b""))
+        # Waiting re-reads every line at each chunk: only the item that grew is decoded again.
+        cached = self._decoded.get(item_id)
+        if cached is not None and cached[0] == len(audio):
+            return cached[1]
+        pcm = audio
         if self._format.encoding != "pcm16":
             from ._g711 import to_pcm16
 
-            audio = to_pcm16(audio, self._format.encoding)
-        return str(self._tones.decode(audio, self._format.rate))
+            pcm = to_pcm16(audio, self._format.encoding)
+        text = str(self._tones.decode(pcm, self._format.rate))
+        self._decoded[item_id] = (len(audio), text)
+        return text
 
     @property
     def lines(self) -> list[str]:

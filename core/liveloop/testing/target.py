@@ -54,6 +54,10 @@ class ProviderSide(ABC):
     defaults, which raise :class:`NotImplementedError`.
     """
 
+    names_items: bool = True
+    """Whether the provider's item ids are the ones sessions see (a protocol that names
+    no items on the wire reports its own ids; then truncations match by count)."""
+
     @abstractmethod
     def session_id(self) -> str | None:
         """The provider's id of the latest session (``None`` before one opened)."""

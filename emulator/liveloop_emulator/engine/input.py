@@ -12,6 +12,8 @@ __all__ = ["InputAudio", "VoiceChange"]
 
 BYTES_PER_MS = 48
 """PCM16 mono at 24 kHz."""
+MANUAL_KEEP_MS = 300_000.0
+"""The most uncommitted audio a session without turn detection keeps (five minutes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +86,13 @@ class InputAudio:
         ]
 
     def trim(self) -> None:
-        """Forget old audio nobody is speaking in (keeps a second plus the prefix padding)."""
-        keep_ms = 1000.0
-        if self._config is not None:
-            keep_ms += float(self._config.prefix_padding_ms)
+        """Forget old audio nobody is speaking in (keeps a second plus the prefix padding).
+        Without turn detection the buffer is the turn being spoken: kept until committed
+        or cleared (its last :data:`MANUAL_KEEP_MS`)."""
+        if self._config is None:
+            keep_ms = MANUAL_KEEP_MS
+        else:
+            keep_ms = 1000.0 + float(self._config.prefix_padding_ms)
         excess = len(self._buffer) - int(keep_ms * BYTES_PER_MS)
         if excess > BYTES_PER_MS * 500:
             excess -= excess % 2

@@ -128,6 +128,10 @@ class GeminiFrontEnd:
         """The engine's finished responses (status, output items)."""
         self.audio_sent: dict[str, int] = {}
         """Bytes of 24 kHz audio sent per assistant item."""
+        self.tool_results = 0
+        """Tool results the client sent (each function response of a ``toolResponse``)."""
+        self.id = new_id("gemini_session")
+        """This connection's id, for inspection (Gemini names no sessions on the wire)."""
         self.resumed = False
         self._transcribe_output = False
         self._resumable = False
@@ -180,7 +184,7 @@ class GeminiFrontEnd:
         """One client frame. Bad input closes the connection as Gemini does (1007)."""
         try:
             message = parse_message(frame)
-            self.received.append((type(message).__name__, _asks_reply(message)))
+            self.received.append((type(message).__name__, self._asks_reply(message)))
             if self.setup is None and not isinstance(message, Setup):
                 raise InvalidMessage("The first message must be a setup message.")
             await self._dispatch(message)
@@ -297,6 +301,7 @@ class GeminiFrontEnd:
                 await self.end(1008, "Requested entity was not found.")
                 return
             del self._pending_calls[answer.id]
+            self.tool_results += 1
             result = answer.response or {}
             output = result.get("output", result)
             item = {
@@ -364,6 +369,18 @@ class GeminiFrontEnd:
         await asyncio.sleep(lead)
         await self.end(code, reason)
 
+    def _asks_reply(self, message: ClientMessage) -> bool:
+        """Whether ``message`` asks the model to answer (a tool response does once it
+        answers every pending call)."""
+        if isinstance(message, ClientContent):
+            return message.turn_complete
+        if isinstance(message, RealtimeInput):
+            return message.activity_end is not None or bool(message.text)
+        if isinstance(message, ToolResponse):
+            answered = {answer.id for answer in message.function_responses}
+            return bool(self._pending_calls) and set(self._pending_calls) <= answered
+        return False
+
     # -- engine events -------------------------------------------------------------------
 
     async def on_event(self, event: ev.EngineEvent) -> None:
@@ -425,11 +442,3 @@ class GeminiFrontEnd:
             done["usageMetadata"] = metadata
         await self.emit(done)
         await self._offer_handle()
-
-
-def _asks_reply(message: ClientMessage) -> bool:
-    if isinstance(message, ClientContent):
-        return message.turn_complete
-    if isinstance(message, RealtimeInput):
-        return message.activity_end is not None or bool(message.text)
-    return False

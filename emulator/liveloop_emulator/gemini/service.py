@@ -132,7 +132,9 @@ async def _serve(service: GeminiService, websocket: WebSocket, *, constrained: b
     closing: list[tuple[int, str]] = []
 
     async def send(message: dict[str, Any]) -> None:
-        await websocket.send_text(json.dumps(message, separators=(",", ":")))
+        # The client may leave mid-answer: its receive loop below then ends the session.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.send_text(json.dumps(message, separators=(",", ":")))
 
     async def close(code: int, reason: str) -> None:
         closing.append((code, reason))

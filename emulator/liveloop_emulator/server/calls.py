@@ -82,6 +82,14 @@ async def calls(request: Request) -> Response:
             "Unsupported content type: expected 'application/sdp' or 'multipart/form-data'.",
             code="unsupported_content_type",
         )
+    try:
+        from .. import webrtc  # aiortc is imported on the first call only
+    except ImportError:
+        return http_error(
+            501,
+            "WebRTC calls need aiortc: pip install 'liveloop-emulator[webrtc]'",
+            type="server_error",
+        )
     body = await read_body(request, MAX_SDP_BYTES if kind == "application/sdp" else None)
     if body is None:
         return http_error(413, "Request body too large.", code="request_too_large")
@@ -97,15 +105,6 @@ async def calls(request: Request) -> Response:
         sdp = sdp_bytes.decode("utf-8")
     except UnicodeDecodeError:
         return http_error(400, "Invalid SDP offer: not UTF-8 text.", param="sdp")
-    try:
-        from .. import webrtc  # aiortc is imported on the first call only
-    except ImportError:
-        return http_error(
-            501,
-            "WebRTC calls need aiortc: pip install 'liveloop-emulator[webrtc]'",
-            type="server_error",
-        )
-
     problem = webrtc.check_offer(sdp)
     if problem is not None:
         return http_error(400, problem, code="invalid_offer", param="sdp")

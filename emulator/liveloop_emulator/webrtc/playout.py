@@ -39,6 +39,9 @@ FRAME_MS = 20
 BYTES_PER_MS = SAMPLE_RATE * 2 // 1000  # PCM16 mono at 48 kHz
 PREBUFFER_MS = 100
 """Audio an item must have queued before its playout starts, so playout never starves."""
+MAX_LATE_S = 1.0
+"""How long playout waits for the audio of a playing item that the engine has not
+generated yet (see :meth:`PlayoutBuffer.wait_fed`)."""
 
 Notify = Callable[[ev.EngineEvent], None]
 
@@ -82,6 +85,7 @@ class PlayoutBuffer:
         self._queue: deque[_Segment] = deque()
         self._muted: set[str] = set()
         self._playing: str | None = None  # the response whose audio is being played
+        self._fed = asyncio.Event()  # set whenever audio is added, ended or cleared
 
     @property
     def playing(self) -> str | None:
@@ -91,6 +95,33 @@ class PlayoutBuffer:
     def queued_ms(self) -> float:
         """Audio waiting to be played, in ms."""
         return sum(len(s.pcm) - s.read for s in self._queue) / BYTES_PER_MS
+
+    def starved(self) -> bool:
+        """Whether an item is playing and its next 20 ms are not generated yet."""
+        if not self._queue:
+            return False
+        segment = self._queue[0]
+        return (
+            segment.started and not segment.ended and len(segment.pcm) - segment.read < FRAME_BYTES
+        )
+
+    async def wait_fed(self) -> None:
+        """Wait while :meth:`starved` (at most :data:`MAX_LATE_S`).
+
+        The engine's generation is simulated and runs ahead of real time; when it is late
+        all the same, the machine is loaded, and a provider would not have paused mid-word.
+        So the track waits for the audio (it plays it late, in one piece) instead of
+        playing a gap into the middle of a reply, which would stretch its tone speech.
+        """
+        if not self.starved():
+            return  # the usual case: no timer per frame
+        try:
+            async with asyncio.timeout(MAX_LATE_S):
+                while self.starved():
+                    self._fed.clear()
+                    await self._fed.wait()
+        except TimeoutError:
+            pass  # the engine stalled: play what there is
 
     def _segment(self, target: AudioTarget) -> _Segment | None:
         for segment in self._queue:
@@ -108,6 +139,7 @@ class PlayoutBuffer:
             )
             self._queue.append(segment)
         segment.pcm += frame_bytes(segment.resampler.resample(_pcm_frame(pcm, 24000)))
+        self._fed.set()
 
     async def end(self, target: AudioTarget) -> None:
         segment = self._segment(target)
@@ -116,6 +148,7 @@ class PlayoutBuffer:
         with contextlib.suppress(Exception):
             segment.pcm += frame_bytes(segment.resampler.resample(None))
         segment.ended = True
+        self._fed.set()
 
     async def clear(self) -> ClearedAudio:
         playing = self._playing
@@ -124,6 +157,7 @@ class PlayoutBuffer:
             self._muted.add(segment.target.item_id)
         self._queue.clear()
         self._playing = None
+        self._fed.set()
         return ClearedAudio(response_id=playing, cut=cut)
 
     def next_frame(self) -> bytes:
@@ -181,6 +215,7 @@ class SpeechTrack(MediaStreamTrack):
             wait = self._start + self._pts / SAMPLE_RATE - now
             if wait > 0:
                 await asyncio.sleep(wait)
+        await self._buffer.wait_fed()
         frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
         frame.planes[0].update(self._buffer.next_frame())
         frame.pts = self._pts
@@ -204,6 +239,7 @@ class HeadlessPlayout:
         start = time.monotonic()
         frames = 0
         while True:
+            await self._buffer.wait_fed()
             frame = self._buffer.next_frame()
             frames += 1
             self.played_ms += FRAME_MS

@@ -26,12 +26,11 @@ from liveloop.actions import (
     TruncateItem,
     UpdateSession,
 )
+from liveloop.codec import assistant_audio, assistant_transcript_delta, loads
 from liveloop.config import SessionConfig
 from liveloop.errors import ConfigError
 from liveloop.events import (
-    AssistantAudio,
     AssistantTextDelta,
-    AssistantTranscriptDelta,
     ErrorEvent,
     Event,
     GoingAway,
@@ -113,7 +112,7 @@ class GeminiCodec:
     def decode(self, message: str | bytes) -> list[Event]:
         """One server frame (text or binary JSON) -> the liveloop events it means."""
         try:
-            data = json.loads(message)
+            data = loads(message)  # orjson with liveloop[speed]
         except (ValueError, RecursionError) as exc:
             return [_malformed(f"not a JSON message: {type(exc).__name__}")]
         if not isinstance(data, dict):
@@ -154,28 +153,24 @@ class GeminiCodec:
         return [SessionStarted(session_id=setup.session_id, raw=data), SessionUpdated(raw=data)]
 
     def _server_content(self, body: Any, data: dict[str, Any]) -> list[Event]:
-        if len(body) == 1:
+        if len(body) == 1:  # the hot paths: one audio part, or one piece of transcript
             audio = wire.lone_audio(body)
-            if audio is not None:  # the hot path: one audio part, nothing else
+            if audio is not None:
                 return self._audio(audio, data)
+            text = wire.lone_output_text(body)
+            if text is not None:
+                return self._said(text, data)
         content = wire.ServerContent.model_validate(body)
         turns = self._turns
         events: list[Event] = []
         heard = content.input_transcription
         if heard is not None and (heard.text or heard.finished):
             events += turns.transcribed(heard.text or "", bool(heard.finished), data)
-        if content.model_turn is not None and not self._dropping:
+        if content.model_turn is not None and self._surfaced():
             events += self._model_turn(content.model_turn, data)
         said = content.output_transcription
-        if said is not None and said.text and not self._dropping:
-            response, started = self._start(data)
-            response.transcript.append(said.text)
-            events += started
-            events.append(
-                AssistantTranscriptDelta(
-                    response_id=response.id, item_id=response.item_id, delta=said.text, raw=data
-                )
-            )
+        if said is not None and said.text:
+            events += self._said(said.text, data)
         if content.interrupted:
             self._dropping = False
             if turns.response is not None:
@@ -190,6 +185,16 @@ class GeminiCodec:
             events += turns.end_response("completed", data, reason=reason)
         return events
 
+    def _surfaced(self) -> bool:
+        # Not a cancelled response's output, nor an answer nobody asked for: Gemini answers
+        # every turn it detects; with auto_respond off that answer is dropped as it comes.
+        if self._dropping:
+            return False
+        if self._config.auto_respond or self._turns.response or self._triggered:
+            return True
+        self._dropping = not self._turns.requests
+        return not self._dropping
+
     def _start(self, data: dict[str, Any]) -> tuple[Response, list[Event]]:
         response, events = self._turns.start_response(data)
         if events:
@@ -197,15 +202,22 @@ class GeminiCodec:
             self._triggered = False
         return response, events
 
+    def _said(self, text: str, data: dict[str, Any]) -> list[Event]:
+        if not text or not self._surfaced():
+            return []
+        response, events = self._start(data)
+        response.transcript.append(text)
+        events.append(assistant_transcript_delta(response.id, response.item_id, text, data))
+        return events
+
     def _audio(self, encoded: str, data: dict[str, Any]) -> list[Event]:
-        if self._dropping:
+        if self._dropping or (self._turns.response is None and not self._surfaced()):
             return []
         response, events = self._start(data)
         # raw stays None: audio messages are many and large; the bytes are here.
         audio = wire.b64decode(encoded)
-        events.append(
-            AssistantAudio(response_id=response.id, item_id=response.item_id, audio=audio)
-        )
+        # Checked: the ids are the codec's own, the bytes come from the decoder.
+        events.append(assistant_audio(response.id, response.item_id, audio))
         return events
 
     def _model_turn(self, turn: wire.Content, data: dict[str, Any]) -> list[Event]:
@@ -230,6 +242,9 @@ class GeminiCodec:
     def _tool_call(self, body: Any, data: dict[str, Any]) -> list[Event]:
         calls = wire.ToolCall.model_validate(body).function_calls
         if not calls:
+            return []
+        if not self._dropping and not self._surfaced():
+            self._dropping = False  # an answer nobody asked for ends with its call
             return []
         response, events = self._start(data)
         for call in calls:
@@ -380,9 +395,7 @@ class GeminiCodec:
         return []
 
     def _nothing(self, action: Action) -> list[str]:
-        # No Gemini equivalent: the server keeps only what it sent, and cannot forget
-        # user audio already streamed.
-        return []
+        return []  # no Gemini equivalent: the server keeps what it sent and heard
 
     def _send_tool_output(self, action: SendToolOutput) -> list[str]:
         if action.call_id in self._cancelled_calls:
@@ -391,11 +404,8 @@ class GeminiCodec:
             output: Any = json.loads(action.output)
         except ValueError:
             output = action.output
-        response = {
-            "id": action.call_id,
-            "name": self._call_names.get(action.call_id, ""),
-            "response": {"output": output},
-        }
+        name = self._call_names.get(action.call_id, "")
+        response = {"id": action.call_id, "name": name, "response": {"output": output}}
         self._triggered = True
         return [_dumps({"toolResponse": {"functionResponses": [response]}})]
 

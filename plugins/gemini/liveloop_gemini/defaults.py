@@ -17,7 +17,9 @@ __all__ = ["DEFAULTS", "INPUT_RATE", "OUTPUT_RATE", "TRANSPORT_PACKAGES", "with_
 
 DEFAULTS: dict[str, Any] = {
     "transport": "websocket",
-    "model": "gemini-live-2.5-flash-native-audio",
+    # The GA Live model of the Developer API this plugin dials (2.5's native-audio name
+    # there is a dated preview; "gemini-live-2.5-flash-native-audio" is Vertex's).
+    "model": "gemini-3.8-live",
     "voice": "Kore",
     # The transport resamples user audio to the 16 kHz Gemini takes (soxr): sessions keep
     # the 24 kHz PCM16 both ways that voice apps and the test kit's tone speech expect.

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from liveloop.plugin import Features, ProviderErrors, ProviderSpec, hookimpl, lazy_codec
 
 from .defaults import DEFAULTS, TRANSPORT_PACKAGES
+from .emulated import GeminiEmulated
 
 __all__ = ["ERRORS", "FEATURES", "register_providers"]
 
@@ -64,6 +65,7 @@ def register_providers(register: Callable[[ProviderSpec], None]) -> None:
             default_base_url="https://generativelanguage.googleapis.com",
             defaults=DEFAULTS,
             transport_packages=TRANSPORT_PACKAGES,
+            emulator=GeminiEmulated(),
             errors=ERRORS,
         )
     )

@@ -16,8 +16,6 @@ from liveloop.errors import ConfigError
 from .defaults import INPUT_RATE, OUTPUT_RATE, with_defaults
 
 __all__ = [
-    "DEFAULT_MODEL",
-    "DEFAULT_VOICE",
     "INPUT_RATE",
     "OUTPUT_RATE",
     "context_update",
@@ -26,11 +24,6 @@ __all__ = [
     "setup_message",
 ]
 
-
-DEFAULT_MODEL = "gemini-3.8-live"
-"""The model a session gets when its configuration names none."""
-DEFAULT_VOICE = "Puck"
-"""The voice a session gets when its configuration names none."""
 
 # Energy thresholds at or under this count as "start speaking early" (high sensitivity).
 _SENSITIVE_BELOW = 0.5
@@ -114,17 +107,17 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
     into the setup as is (a key set to ``None`` removes a default, e.g.
     ``{"contextWindowCompression": None}``).
     """
-    config = with_defaults(config)
+    config = with_defaults(config)  # the spec's defaults: the one source of model and voice
     check_config(config)
-    assert config.model is not None  # the defaults name one
+    assert config.model is not None and config.voice is not None
     audio = config.output_modalities == ("audio",)
     generation: dict[str, Any] = {"responseModalities": ["AUDIO" if audio else "TEXT"]}
     if audio:
         generation["speechConfig"] = {
-            "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": config.voice or DEFAULT_VOICE}}
+            "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": config.voice}}
         }
     setup: dict[str, Any] = {
-        "model": model_path(config.model or DEFAULT_MODEL),
+        "model": model_path(config.model),
         "generationConfig": generation,
         "realtimeInputConfig": _realtime_input(config),
         "sessionResumption": {"handle": resume_handle} if resume_handle else {},

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from liveloop import ConfigError, ConnectionLost, ProviderError, SessionConfig, get_logger
-from liveloop.log import redact
+from liveloop.log import MASK, redact
 from liveloop.transport import MediaChannel
 
 from .resample import InputResampler
@@ -33,15 +34,19 @@ TOKEN_PREFIX = "auth_tokens/"
 _SERVICE = "google.ai.generativelanguage.{version}.GenerativeService.{method}"
 
 
+# The headers this transport puts credentials in: an API key, or an ephemeral token.
+_CREDENTIAL_HEADER = re.compile(r"(?im)^([<>]?\s*(?:x-goog-api-key|authorization):\s*)\S.*$")
+
+
 class _RedactSecrets(logging.Filter):
-    """Masks keys in the websockets library's own lines (at DEBUG it logs the handshake
-    headers, ``x-goog-api-key`` included)."""
+    """Masks credentials in the websockets library's own lines (at DEBUG it logs the
+    handshake headers: ``x-goog-api-key`` and ``Authorization: Token auth_tokens/…``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args or not isinstance(record.msg, str):
             record.msg = record.getMessage()
             record.args = None
-        record.msg = redact(record.msg)
+        record.msg = redact(_CREDENTIAL_HEADER.sub(rf"\g<1>{MASK}", record.msg))
         return True
 
 
@@ -90,9 +95,10 @@ class GeminiConnection:
             raise self._lost(exc) from None
 
     async def receive(self) -> str | bytes:
-        """The next frame from the server (text or binary JSON)."""
+        """The next frame from the server (text or binary JSON), as the bytes it arrived as."""
         try:
-            frame = await self._socket.recv()
+            # Undecoded: the codec's JSON parser takes UTF-8 bytes and checks them itself.
+            frame = await self._socket.recv(decode=False)
         except ConnectionClosed as exc:
             raise self._lost(exc) from None
         return frame

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from liveloop import SessionConfig
-from liveloop.plugin import Connection, Connector, Features, RouteSpec, TransportSpec, hookimpl
+from liveloop.plugin import Features, RouteSpec, SipWebhook, TransportSpec, hookimpl
 from liveloop_openai.defaults import PROVIDER_PACKAGE
+
+if TYPE_CHECKING:  # registering must not import the config and event models
+    from liveloop import SessionConfig
+    from liveloop.plugin import Connection, Connector
+
+SIP_WEBHOOK_PATH = "/phone/openai"
+"""Where OpenAI posts ``realtime.call.incoming`` for a SIP call (``liveloop serve``)."""
 
 PEER_FEATURES = Features(
     audio_in=True,
@@ -106,6 +112,7 @@ def register_routes(register: Callable[[RouteSpec], None]) -> None:
             name="openai-sip",
             routes=_sip_routes,
             description="phone calls OpenAI answers over SIP (POST /phone/openai webhook)",
+            sip=SipWebhook(provider="openai", path=SIP_WEBHOOK_PATH, routes=_sip_routes_with),
         )
     )
 
@@ -114,6 +121,12 @@ def _sip_routes(server: Any) -> Sequence[Any]:
     from .sip import sip_routes
 
     return sip_routes(server)
+
+
+def _sip_routes_with(server: Any, secret: str) -> Sequence[Any]:
+    from .sip import SipCalls
+
+    return SipCalls(server, secret).routes()
 
 
 def _browser_routes(server: Any) -> Sequence[Any]:

@@ -31,6 +31,7 @@ from liveloop_openai.session_config import session_update_payload
 from liveloop_serve import Server, error
 
 from .browser import SIDEBAND_TRANSPORT, BrowserCalls
+from .plugin import SIP_WEBHOOK_PATH
 
 __all__ = ["KIND", "SECRET_ENV", "SipCalls"]
 
@@ -82,7 +83,7 @@ class SipCalls:
 
     def routes(self) -> list[BaseRoute]:
         """The routes, for ``RouteSpec.routes``."""
-        return [Route("/phone/openai", self.webhook, methods=["POST"])]
+        return [Route(SIP_WEBHOOK_PATH, self.webhook, methods=["POST"])]
 
     async def post(
         self, call_id: str, action: str, body: dict[str, Any] | None = None

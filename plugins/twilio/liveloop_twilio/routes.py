@@ -6,6 +6,13 @@ stream ``<Parameter>``. The stream's WebSocket runs handler ``name`` (or the one
 ``route_call`` picks) on a provider session through a :class:`~liveloop_twilio.bridge.Bridge`.
 Signatures are checked on the webhook and on the upgrade, and the ticket on ``start``,
 before any provider session is opened; ``insecure_dev`` turns the checks off.
+
+Under ``liveloop serve`` the state workers share goes through the server's store: tickets
+(the webhook and the stream may reach different workers), one stream per call (a retried
+webhook or a replayed ``start`` never runs a handler twice), and each live call, so any
+worker can hang it up: the stream's status callback (``/phone/twilio/{name}/status``,
+``stream-stopped`` or ``stream-error``) ends the call on the worker that holds its stream,
+and the calls of a worker that died are hung up through Twilio's REST API by the others.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import httpx
@@ -35,12 +42,20 @@ from .bridge import Bridge, run_until_first
 from .rest import CarrierError, TwilioRest
 from .security import TICKET_PARAMETER, Signatures, Ticket, Tickets, websocket_url
 
+if TYPE_CHECKING:
+    from liveloop_serve.registry import Call
+    from liveloop_serve.store import Store
+
 __all__ = ["TwilioCall", "TwilioRoutes"]
 
 MAX_WEBHOOK_BYTES = 16 * 1024
 START_TIMEOUT = 10.0
 HANGUP_TIMEOUT = 3.0
 HANDLER_GRACE = 1.0  # after a hang-up, for the handler to see SessionClosed and end
+STREAM_ONCE_TTL = 24 * 3600.0  # a call's stream starts once; calls are shorter than a day
+KIND = "twilio"
+"""The kind of call ``liveloop serve``'s registry knows these calls by (hang-ups by kind)."""
+_ENDED = {"stream-stopped", "stream-error"}
 _SID = re.compile(r"^(AC|CA|MZ)[0-9a-f]{32}$")
 _REJECTED = "Sorry, this number cannot take your call right now. Goodbye."
 _XML = "application/xml"
@@ -103,6 +118,7 @@ class TwilioRoutes:
         session_options: dict[str, Any] | None = None,
         http_client: httpx.AsyncClient | None = None,
         server: Any = None,
+        store: Store | None = None,
     ) -> None:
         token = SecretStr(auth_token) if isinstance(auth_token, str) else auth_token
         if token is None and not insecure_dev:
@@ -120,11 +136,19 @@ class TwilioRoutes:
             else None
         )
         self.session_options = dict(session_options or {})
-        self.tickets = Tickets()
+        self.server = server  # liveloop serve's Server: caps, registry, store (None: alone)
+        if store is None:
+            from liveloop_serve.store import MemoryStore
+
+            store = server.store if server is not None else MemoryStore()
+        self.store = store
+        self.tickets = Tickets(store)
         self.calls: dict[str, TwilioCall] = {}
+        """This worker's bridged calls by call SID."""
         self._http = http_client or httpx.AsyncClient()
         self._own_http = http_client is None
-        self.server = server  # liveloop serve's Server: caps and drain (None: no caps)
+        if server is not None:
+            server.registry.register_hangup(KIND, self.hang_up)
 
     @classmethod
     def from_server(cls, server: Any) -> TwilioRoutes:
@@ -154,7 +178,22 @@ class TwilioRoutes:
         return [
             Route("/phone/twilio/{name}", self.webhook, methods=["POST"]),
             WebSocketRoute("/phone/twilio/{name}/stream", self.stream),
+            Route("/phone/twilio/{name}/status", self.status, methods=["POST"]),
         ]
+
+    async def hang_up(self, call_sid: str) -> None:
+        """End call ``call_sid``: here when this worker holds its stream, else through
+        Twilio's REST API (when credentials are configured)."""
+        local = self.calls.get(call_sid)
+        if local is not None:
+            await local.hang_up()
+        elif self.rest is not None:
+            try:
+                await self.rest.hang_up(self._http, call_sid)
+            except CarrierError as exc:
+                _log.warning("hanging up through Twilio failed", error=str(exc))
+        else:
+            _log.warning("cannot hang up a call held elsewhere without TWILIO_ACCOUNT_SID")
 
     async def aclose(self) -> None:
         """Hang up every bridged call and release the HTTP client."""
@@ -168,8 +207,8 @@ class TwilioRoutes:
 
     # -- the voice webhook ------------------------------------------------------------------
 
-    async def webhook(self, request: Request) -> Response:
-        """``POST /phone/twilio/{name}``: TwiML connecting the call's stream, or a refusal."""
+    async def _signed_form(self, request: Request, what: str) -> dict[str, str] | Response:
+        """The form Twilio posted, once its size, type and signature are checked."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/x-www-form-urlencoded":
             return Response("expected a form", status_code=415)
@@ -179,14 +218,22 @@ class TwilioRoutes:
             if len(body) > MAX_WEBHOOK_BYTES:
                 return Response("request too large", status_code=413)
         params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        name = request.path_params["name"]
         if self.signatures is not None and not self.insecure_dev:
             url = self._base(request.url) + request.url.path
             if request.url.query:
                 url += "?" + request.url.query
             if not self.signatures.valid(url, params, request.headers.get("x-twilio-signature")):
-                _log.warning("voice webhook refused: bad X-Twilio-Signature", handler=name)
+                name = request.path_params["name"]
+                _log.warning(f"{what} refused: bad X-Twilio-Signature", handler=name)
                 return Response("invalid signature", status_code=403)
+        return params
+
+    async def webhook(self, request: Request) -> Response:
+        """``POST /phone/twilio/{name}``: TwiML connecting the call's stream, or a refusal."""
+        params = await self._signed_form(request, "voice webhook")
+        if isinstance(params, Response):
+            return params
+        name = request.path_params["name"]
         call_sid, account_sid = params.get("CallSid", ""), params.get("AccountSid", "")
         if not _SID.match(call_sid) or not _SID.match(account_sid):
             return Response("missing CallSid/AccountSid", status_code=400)
@@ -203,14 +250,36 @@ class TwilioRoutes:
             refusal.say(_REJECTED)
             refusal.hangup()
             return Response(str(refusal), media_type=_XML)
-        ticket = self.tickets.issue(handler.name, call_sid, account_sid, call.from_, call.to)
-        stream_url = websocket_url(f"{self._base(request.url)}/phone/twilio/{name}/stream")
+        ticket = await self.tickets.issue(handler.name, call_sid, account_sid, call.from_, call.to)
+        base = f"{self._base(request.url)}/phone/twilio/{name}"
         connect = Connect()
-        stream = connect.stream(url=stream_url)
+        stream = connect.stream(
+            url=websocket_url(f"{base}/stream"), status_callback=f"{base}/status"
+        )
         stream.parameter(name=TICKET_PARAMETER, value=ticket)
         twiml = VoiceResponse()
         twiml.append(connect)
         return Response(str(twiml), media_type=_XML)
+
+    async def status(self, request: Request) -> Response:
+        """``POST /phone/twilio/{name}/status``: the stream's status callback. A stopped or
+        failed stream ends its call wherever it runs (routed through the store)."""
+        params = await self._signed_form(request, "stream status callback")
+        if isinstance(params, Response):
+            return params
+        call_sid, event = params.get("CallSid", ""), params.get("StreamEvent", "")
+        if not _SID.match(call_sid):
+            return Response("missing CallSid", status_code=400)
+        if event in _ENDED:
+            if event == "stream-error":
+                _log.warning("Twilio reports a stream error", error=params.get("StreamError"))
+            if call_sid in self.calls:
+                await self.calls[call_sid].hang_up()
+            elif self.server is not None:
+                record = await self.store.get_call(_slot(call_sid))
+                if record is not None:
+                    await self.server.registry.end(record.id, record.owner, record.name)
+        return Response(status_code=204)
 
     # -- the media stream -------------------------------------------------------------------
 
@@ -228,37 +297,54 @@ class TwilioRoutes:
         if start is None:
             await websocket.close(code=1008)
             return
-        ticket = self._ticket(start, name)
+        ticket = await self._ticket(start, name)
         if ticket is None:
             _log.warning("stream refused: missing, expired or reused call ticket", handler=name)
             await websocket.close(code=1008)
             return
+        if not await self.store.first_delivery(f"twilio:stream:{ticket.call_sid}", STREAM_ONCE_TTL):
+            _log.warning("stream refused: this call's stream started before", handler=name)
+            await websocket.close(code=1008)
+            return
         stream_sid = str(start.get("streamSid", ""))
-        slot = None
+        tracked = None
         if self.server is not None:
-            slot = await self.server.reserve(f"twilio:{ticket.call_sid}")
+            slot = await self.server.reserve(f"twilio:{ticket.call_sid}", _slot(ticket.call_sid))
             if not isinstance(slot, str):
                 _log.warning("stream refused: the server is full or draining", handler=name)
                 await websocket.close(code=1013)  # try again later
                 return
+            registry = self.server.registry
+            try:
+                tracked = await registry.track(
+                    slot, ticket.handler, kind=KIND, provider_call_id=ticket.call_sid
+                )
+            except BaseException:
+                await registry.abandon(slot)
+                raise
         try:
             with bind_context(call_sid=ticket.call_sid, handler=ticket.handler):
-                await self._bridge(websocket, stream_sid, start, ticket)
+                await self._bridge(websocket, stream_sid, start, ticket, tracked)
         finally:
-            if slot is not None:
-                await self.server.registry.abandon(slot)
+            if tracked is not None:
+                await self.server.registry.untrack(tracked)
 
-    def _ticket(self, start: dict[str, Any], name: str) -> Ticket | None:
+    async def _ticket(self, start: dict[str, Any], name: str) -> Ticket | None:
         params = start.get("customParameters")
         params = params if isinstance(params, dict) else {}
-        ticket = self.tickets.redeem(params.get(TICKET_PARAMETER), start.get("callSid"))
+        ticket = await self.tickets.redeem(params.get(TICKET_PARAMETER), start.get("callSid"))
         if ticket is None and self.insecure_dev and name in self.app.handlers:
             call_sid = str(start.get("callSid", ""))
-            ticket = Ticket(name, call_sid, str(start.get("accountSid", "")), None, None, 0.0)
+            ticket = Ticket(name, call_sid, str(start.get("accountSid", "")), None, None)
         return ticket
 
     async def _bridge(
-        self, websocket: WebSocket, stream_sid: str, start: dict[str, Any], ticket: Ticket
+        self,
+        websocket: WebSocket,
+        stream_sid: str,
+        start: dict[str, Any],
+        ticket: Ticket,
+        tracked: Call | None,
     ) -> None:
         params = start.get("customParameters")
         parameters = {
@@ -290,6 +376,8 @@ class TwilioRoutes:
             async with self.app.start(
                 handler.name, call=call, call_control=control, **overrides
             ) as run:
+                if tracked is not None:
+                    tracked.session = run.session  # a drain or a routed hang-up closes it
                 await bridge.start(run.session)
                 pump = bridge.pump(run.session.events)
                 done = await run_until_first(run.wait(), asyncio.shield(reader), pump)
@@ -309,6 +397,11 @@ class TwilioRoutes:
             await asyncio.wait({reader}, timeout=1.0)
             self.calls.pop(ticket.call_sid, None)
             _log.info("call ended", ended_by=bridge.ended_by or "server")
+
+
+def _slot(call_sid: str) -> str:
+    """The registry slot (and store record) of call ``call_sid``: any worker finds it."""
+    return f"twilio-{call_sid}"
 
 
 def _formats(options: dict[str, Any]) -> tuple[liveloop.AudioFormat, liveloop.AudioFormat]:

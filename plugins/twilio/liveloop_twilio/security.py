@@ -5,24 +5,28 @@ Twilio requested it: the configured public URL (never the ``Host`` a proxy passe
 for the WebSocket upgrade its ``wss://`` (or ``ws://``) form with no parameters. The voice
 webhook then issues a ticket that rides in the TwiML as a stream ``<Parameter>``; the
 stream's ``start`` must present it (once, before it expires) before any audio is forwarded.
+Tickets live in the server's store, so the webhook and the stream may reach different
+workers: the one that takes a ticket first gets it.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
-import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
 from twilio.request_validator import RequestValidator
+
+from liveloop_serve.store import Store
 
 __all__ = ["TICKET_PARAMETER", "TICKET_TTL", "Signatures", "Ticket", "Tickets", "websocket_url"]
 
 TICKET_PARAMETER = "liveloop_ticket"
 TICKET_TTL = 30.0
 """Seconds between the voice webhook and the stream's ``start`` (Twilio connects at once)."""
-_MAX_TICKETS = 10_000
+_TOKEN = 24  # random bytes of a ticket (32 URL-safe characters)
 
 
 def websocket_url(url: str) -> str:
@@ -54,33 +58,30 @@ class Ticket:
     account_sid: str
     from_: str | None
     to: str | None
-    expires: float
 
 
 class Tickets:
-    """Single-use, short-lived tickets, kept in this process."""
+    """Single-use, short-lived tickets, kept in ``store`` (shared by the workers)."""
 
-    def __init__(self, ttl: float = TICKET_TTL) -> None:
+    def __init__(self, store: Store, ttl: float = TICKET_TTL) -> None:
+        self.store = store
         self.ttl = ttl
-        self._tickets: dict[str, Ticket] = {}
 
-    def issue(
+    async def issue(
         self, handler: str, call_sid: str, account_sid: str, from_: str | None, to: str | None
     ) -> str:
         """A fresh ticket for the call."""
-        now = time.monotonic()
-        self._tickets = {k: t for k, t in self._tickets.items() if t.expires > now}
-        if len(self._tickets) >= _MAX_TICKETS:
-            raise OverflowError("too many calls waiting for their stream")
-        token = secrets.token_urlsafe(24)
-        self._tickets[token] = Ticket(handler, call_sid, account_sid, from_, to, now + self.ttl)
+        token = secrets.token_urlsafe(_TOKEN)
+        ticket = Ticket(handler, call_sid, account_sid, from_, to)
+        await self.store.put_ticket(f"twilio:{token}", json.dumps(asdict(ticket)), self.ttl)
         return token
 
-    def redeem(self, token: object, call_sid: object) -> Ticket | None:
+    async def redeem(self, token: object, call_sid: object) -> Ticket | None:
         """The ticket for ``token`` if it is live and for this call; it is used up either way."""
-        if not isinstance(token, str):
+        if not isinstance(token, str) or not 0 < len(token) <= 2 * _TOKEN:
             return None
-        ticket = self._tickets.pop(token, None)
-        if ticket is None or ticket.expires <= time.monotonic() or ticket.call_sid != call_sid:
+        data = await self.store.take_ticket(f"twilio:{token}")
+        if data is None:
             return None
-        return ticket
+        ticket = Ticket(**json.loads(data))
+        return ticket if ticket.call_sid == call_sid else None
