@@ -54,6 +54,8 @@ class Subscription(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
+        if self._items:  # the common case, without a second coroutine per item
+            return self._items.popleft()
         return await self.get()
 
 

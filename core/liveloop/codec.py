@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import binascii
+import json
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .actions import Action
 from .config import SessionConfig
-from .events import Event
+from .events import (
+    AssistantAudio,
+    AssistantTextDelta,
+    AssistantTranscriptDelta,
+    Event,
+    UserTranscriptDelta,
+)
 
-__all__ = ["CodecFactory", "EventCodec", "LocalEvents", "Resumable"]
+__all__ = [
+    "CodecFactory",
+    "EventCodec",
+    "LocalEvents",
+    "Resumable",
+    "assistant_audio",
+    "assistant_text_delta",
+    "assistant_transcript_delta",
+    "b64decode",
+    "loads",
+    "user_transcript_delta",
+]
 
 
 @runtime_checkable
@@ -61,3 +80,131 @@ class Resumable(Protocol):
 
 CodecFactory = Callable[[SessionConfig], EventCodec]
 """Builds the codec for one session from its configuration."""
+
+
+# -- decoding the wire ----------------------------------------------------------------------
+#
+# With ``liveloop[speed]`` installed, orjson and pybase64 (SIMD) decode provider events in
+# about half the time of the standard library (bench/json_decode.py, bench/FIXES.md);
+# without them, the standard library does the same job.
+
+loads: Callable[[str | bytes], Any]
+"""Parse one JSON document (``str`` or UTF-8 ``bytes``); raises ``ValueError`` (or
+``RecursionError`` for absurd nesting) on anything else."""
+
+try:
+    from orjson import loads
+except ImportError:  # pragma: no cover - liveloop[speed] not installed
+    loads = json.loads
+
+try:
+    import pybase64
+except ImportError:  # pragma: no cover - liveloop[speed] not installed
+
+    def b64decode(data: str) -> bytes:
+        """Standard, padded base64 -> bytes; raises ``ValueError`` for anything else
+        (characters outside the alphabet, bad padding, text outside ASCII)."""
+        return binascii.a2b_base64(data, strict_mode=True)
+
+else:
+
+    def b64decode(data: str) -> bytes:
+        """Standard, padded base64 -> bytes; raises ``ValueError`` for anything else
+        (characters outside the alphabet, bad padding, text outside ASCII)."""
+        return pybase64.b64decode(data, validate=True)
+
+
+# -- the hot events, built from checked values ----------------------------------------------
+#
+# Audio and transcript deltas are most of what a session receives. Validating each one
+# with pydantic costs more than decoding its JSON (and copies ``raw``); a codec that has
+# checked the values' types itself builds them with these functions instead, which set
+# what pydantic's ``model_construct`` sets, laid out by hand (a generic construct costs
+# as much as the validation). Every other event is validated as usual.
+# tests/core/test_hot_events.py holds each layout to its model.
+
+_new = object.__new__
+_set = object.__setattr__
+_AUDIO_FIELDS = frozenset({"response_id", "item_id", "audio"})
+_DELTA_FIELDS = frozenset({"response_id", "item_id", "delta", "raw"})
+_USER_DELTA_FIELDS = frozenset({"item_id", "delta", "raw"})
+
+
+def assistant_audio(response_id: str, item_id: str, audio: bytes) -> AssistantAudio:
+    """An :class:`~liveloop.events.AssistantAudio` from values already checked."""
+    event = _new(AssistantAudio)
+    _set(
+        event,
+        "__dict__",
+        {
+            "raw": None,
+            "type": "assistant.audio",
+            "response_id": response_id,
+            "item_id": item_id,
+            "audio": audio,
+        },
+    )
+    _set(event, "__pydantic_fields_set__", set(_AUDIO_FIELDS))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
+def assistant_transcript_delta(
+    response_id: str, item_id: str, delta: str, raw: dict[str, Any] | None
+) -> AssistantTranscriptDelta:
+    """An :class:`~liveloop.events.AssistantTranscriptDelta` from values already checked."""
+    event = _new(AssistantTranscriptDelta)
+    _set(
+        event,
+        "__dict__",
+        {
+            "raw": raw,
+            "type": "assistant.transcript_delta",
+            "response_id": response_id,
+            "item_id": item_id,
+            "delta": delta,
+        },
+    )
+    _set(event, "__pydantic_fields_set__", set(_DELTA_FIELDS))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
+def assistant_text_delta(
+    response_id: str, item_id: str, delta: str, raw: dict[str, Any] | None
+) -> AssistantTextDelta:
+    """An :class:`~liveloop.events.AssistantTextDelta` from values already checked."""
+    event = _new(AssistantTextDelta)
+    _set(
+        event,
+        "__dict__",
+        {
+            "raw": raw,
+            "type": "assistant.text_delta",
+            "response_id": response_id,
+            "item_id": item_id,
+            "delta": delta,
+        },
+    )
+    _set(event, "__pydantic_fields_set__", set(_DELTA_FIELDS))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
+def user_transcript_delta(
+    item_id: str, delta: str, raw: dict[str, Any] | None
+) -> UserTranscriptDelta:
+    """A :class:`~liveloop.events.UserTranscriptDelta` from values already checked."""
+    event = _new(UserTranscriptDelta)
+    _set(
+        event,
+        "__dict__",
+        {"raw": raw, "type": "user.transcript_delta", "item_id": item_id, "delta": delta},
+    )
+    _set(event, "__pydantic_fields_set__", set(_USER_DELTA_FIELDS))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event

@@ -105,3 +105,33 @@ async def test_listing_capabilities_imports_no_model_loop_or_logging_library() -
 
     assert {"click", "liveloop.matrix", "liveloop_openai.plugin"} <= loaded
     assert sorted(name for name in NOT_FOR_CAPABILITIES if name in loaded) == []
+
+
+BOUND_BEFORE_STRUCTLOG = """
+import io, json, sys
+import liveloop
+
+with liveloop.bind_context(session_id="sess_cold"):
+    assert "structlog" not in sys.modules
+    buf = io.StringIO()
+    liveloop.configure_logging("INFO", json=True, stream=buf)
+    liveloop.get_logger("liveloop.test").info("inside")
+print(json.dumps(json.loads(buf.getvalue())))
+"""
+
+
+async def test_context_bound_before_structlog_loads_reaches_the_line() -> None:
+    # bind_context needs no structlog; a line written later in the context still has it.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        BOUND_BEFORE_STRUCTLOG,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if not k.startswith("LIVELOOP_LOG")},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    line = json.loads(out.decode().strip().splitlines()[-1])
+    assert line["session_id"] == "sess_cold"
+    assert line["event"] == "inside"

@@ -29,27 +29,39 @@ class EventBus:
         self._publish = publish
         self._handlers: dict[type[Any], list[Handler]] = {}
         self._when: dict[type[Any], Publish] = {}
+        # Per event type, what dispatch does (publish first?, handlers, publish after?):
+        # worked out once, since every audio chunk goes through here.
+        self._routes: dict[type[Any], tuple[bool, tuple[Handler, ...], bool]] = {}
 
     def on(self, kind: type[E], handler: Callable[[E], bool | None]) -> None:
         """Call ``handler`` for every event of type ``kind``."""
         self._handlers.setdefault(kind, []).append(handler)
+        self._routes.clear()
 
     def publish_first(self, *kinds: type[Any]) -> None:
         for kind in kinds:
             self._when[kind] = "before"
+        self._routes.clear()
 
     def publish_never(self, *kinds: type[Any]) -> None:
         for kind in kinds:
             self._when[kind] = "never"
+        self._routes.clear()
 
     def dispatch(self, event: Event) -> None:
         """Hand ``event`` to its handlers and publish it."""
-        kind = type(event)
-        when = self._when.get(kind, "after")
-        if when == "before":
+        route = self._routes.get(type(event)) or self._route(type(event))
+        first, handlers, after = route
+        if first:
             self._publish(event)
-        for handler in self._handlers.get(kind, ()):
+        for handler in handlers:
             if handler(event):
                 break
-        if when == "after":
+        if after:
             self._publish(event)
+
+    def _route(self, kind: type[Any]) -> tuple[bool, tuple[Handler, ...], bool]:
+        when = self._when.get(kind, "after")
+        route = (when == "before", tuple(self._handlers.get(kind, ())), when == "after")
+        self._routes[kind] = route
+        return route

@@ -190,13 +190,15 @@ class Playback:
         if state.interrupted:
             return  # late audio of a response the user already cut off
         state.received += len(event.audio)
-        rate = self._ctx.config.output_audio.bytes_per_ms
-        self._ctx.metrics.audio_received_ms += len(event.audio) / rate
+        ctx = self._ctx
+        rate = ctx.config.output_audio.bytes_per_ms
+        ctx.metrics.audio_received_ms += len(event.audio) / rate
         speech = self.responses.speech_of(event.response_id)
         if speech is not None:
             speech.audio_ms = int(state.received / rate)
-        self.audio.publish(event)
-        self._ctx.metrics.audio_out_dropped = self.audio.dropped
+        audio = self.audio
+        audio.publish(event)
+        ctx.metrics.audio_out_dropped = audio.dropped
 
     def _new_item(self, event: AssistantAudio) -> ItemAudio:
         state = ItemAudio(event.item_id, event.response_id)

@@ -26,12 +26,11 @@ from liveloop.actions import (
     TruncateItem,
     UpdateSession,
 )
+from liveloop.codec import assistant_audio, assistant_transcript_delta, loads
 from liveloop.config import SessionConfig
 from liveloop.errors import ConfigError
 from liveloop.events import (
-    AssistantAudio,
     AssistantTextDelta,
-    AssistantTranscriptDelta,
     ErrorEvent,
     Event,
     GoingAway,
@@ -113,7 +112,7 @@ class GeminiCodec:
     def decode(self, message: str | bytes) -> list[Event]:
         """One server frame (text or binary JSON) -> the liveloop events it means."""
         try:
-            data = json.loads(message)
+            data = loads(message)  # orjson with liveloop[speed]
         except (ValueError, RecursionError) as exc:
             return [_malformed(f"not a JSON message: {type(exc).__name__}")]
         if not isinstance(data, dict):
@@ -154,10 +153,13 @@ class GeminiCodec:
         return [SessionStarted(session_id=setup.session_id, raw=data), SessionUpdated(raw=data)]
 
     def _server_content(self, body: Any, data: dict[str, Any]) -> list[Event]:
-        if len(body) == 1:
+        if len(body) == 1:  # the hot paths: one audio part, or one piece of transcript
             audio = wire.lone_audio(body)
-            if audio is not None:  # the hot path: one audio part, nothing else
+            if audio is not None:
                 return self._audio(audio, data)
+            text = wire.lone_output_text(body)
+            if text is not None:
+                return self._said(text, data)
         content = wire.ServerContent.model_validate(body)
         turns = self._turns
         events: list[Event] = []
@@ -167,15 +169,8 @@ class GeminiCodec:
         if content.model_turn is not None and self._surfaced():
             events += self._model_turn(content.model_turn, data)
         said = content.output_transcription
-        if said is not None and said.text and self._surfaced():
-            response, started = self._start(data)
-            response.transcript.append(said.text)
-            events += started
-            events.append(
-                AssistantTranscriptDelta(
-                    response_id=response.id, item_id=response.item_id, delta=said.text, raw=data
-                )
-            )
+        if said is not None and said.text:
+            events += self._said(said.text, data)
         if content.interrupted:
             self._dropping = False
             if turns.response is not None:
@@ -207,15 +202,22 @@ class GeminiCodec:
             self._triggered = False
         return response, events
 
+    def _said(self, text: str, data: dict[str, Any]) -> list[Event]:
+        if not text or not self._surfaced():
+            return []
+        response, events = self._start(data)
+        response.transcript.append(text)
+        events.append(assistant_transcript_delta(response.id, response.item_id, text, data))
+        return events
+
     def _audio(self, encoded: str, data: dict[str, Any]) -> list[Event]:
         if self._dropping or (self._turns.response is None and not self._surfaced()):
             return []
         response, events = self._start(data)
         # raw stays None: audio messages are many and large; the bytes are here.
         audio = wire.b64decode(encoded)
-        events.append(
-            AssistantAudio(response_id=response.id, item_id=response.item_id, audio=audio)
-        )
+        # Checked: the ids are the codec's own, the bytes come from the decoder.
+        events.append(assistant_audio(response.id, response.item_id, audio))
         return events
 
     def _model_turn(self, turn: wire.Content, data: dict[str, Any]) -> list[Event]:

@@ -7,13 +7,13 @@ ignored. Binary data arrives as standard or URL-safe base64, padded or not.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+
+from liveloop.codec import b64decode as _standard_b64decode
 
 __all__ = [
     "MESSAGES",
@@ -34,6 +34,7 @@ __all__ = [
     "b64decode",
     "duration_ms",
     "lone_audio",
+    "lone_output_text",
     "snake",
     "usage_first",
 ]
@@ -130,13 +131,13 @@ def b64decode(data: str) -> bytes:
     """Decode standard or URL-safe base64, with or without padding; raises
     ``ValueError`` for anything else."""
     try:
-        return base64.b64decode(data, validate=True)  # what the service sends
-    except (binascii.Error, ValueError):
+        return _standard_b64decode(data)  # what the service sends
+    except ValueError:  # binascii.Error, or a character outside ASCII
         pass
     try:
         data = data.replace("-", "+").replace("_", "/")
-        return base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
-    except (binascii.Error, ValueError) as exc:
+        return _standard_b64decode(data + "=" * (-len(data) % 4))
+    except ValueError as exc:
         raise ValueError(f"not base64: {exc}") from None
 
 
@@ -185,3 +186,13 @@ def lone_audio(body: dict[str, Any]) -> str | None:
     if not isinstance(encoded, str) or not (mime is None or str(mime).startswith("audio/")):
         return None
     return encoded
+
+
+def lone_output_text(body: dict[str, Any]) -> str | None:
+    """The text of a ``serverContent`` that is one piece of the output transcript and
+    nothing else (only ``text``, a string), else ``None``."""
+    said = body.get("outputTranscription", body.get("output_transcription"))
+    if not isinstance(said, dict) or len(said) != 1:
+        return None
+    text = said.get("text")
+    return text if isinstance(text, str) else None

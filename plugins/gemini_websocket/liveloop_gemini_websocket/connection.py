@@ -95,9 +95,10 @@ class GeminiConnection:
             raise self._lost(exc) from None
 
     async def receive(self) -> str | bytes:
-        """The next frame from the server (text or binary JSON)."""
+        """The next frame from the server (text or binary JSON), as the bytes it arrived as."""
         try:
-            frame = await self._socket.recv()
+            # Undecoded: the codec's JSON parser takes UTF-8 bytes and checks them itself.
+            frame = await self._socket.recv(decode=False)
         except ConnectionClosed as exc:
             raise self._lost(exc) from None
         return frame

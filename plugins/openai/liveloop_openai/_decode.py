@@ -8,12 +8,12 @@ logged and reported with code ``codec_error``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
+from liveloop.codec import loads, user_transcript_delta
 from liveloop.events import (
     Dtmf,
     ErrorEvent,
@@ -22,7 +22,6 @@ from liveloop.events import (
     SessionUpdated,
     UserSpeechStarted,
     UserSpeechStopped,
-    UserTranscriptDelta,
 )
 from liveloop.log import get_logger
 
@@ -71,7 +70,7 @@ _IGNORED = frozenset(
 def decode(state: CodecState, message: str | bytes) -> list[Event]:
     """One wire message -> the liveloop events it means (often none); never raises."""
     try:
-        data = json.loads(message)
+        data = loads(message)  # orjson with liveloop[speed]
     except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
         return [_malformed(f"not a JSON message: {type(exc).__name__}")]
     if not isinstance(data, dict):
@@ -187,7 +186,7 @@ def _transcript_delta(state: CodecState, data: dict[str, Any]) -> list[Event]:
     delta = opt_str(data, "delta")
     if not delta:
         return []
-    return [UserTranscriptDelta(item_id=item_id, delta=delta, raw=data)]
+    return [user_transcript_delta(item_id, delta, data)]
 
 
 def _transcript_completed(state: CodecState, data: dict[str, Any]) -> list[Event]:

@@ -10,6 +10,7 @@ __all__ = [
     "get_dict",
     "get_int",
     "get_str",
+    "get_strs",
     "opt_dict",
     "opt_int",
     "opt_list",
@@ -31,6 +32,15 @@ def get_str(obj: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise Malformed(f"{key!r} must be a string, got {_describe(value)}")
     return value
+
+
+def get_strs(obj: dict[str, Any], *keys: str) -> tuple[str, ...]:
+    """``obj[key]`` for each key, each of which must be a string.
+
+    The hot decoders check their fields inline (``type(value) is str``, a few times
+    cheaper than a call per field) and call this only to name what is wrong.
+    """
+    return tuple(get_str(obj, key) for key in keys)
 
 
 def opt_str(obj: dict[str, Any], key: str) -> str | None:

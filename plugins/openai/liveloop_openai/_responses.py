@@ -7,15 +7,16 @@ Each decoder takes the connection's :class:`CodecState` and one event's data and
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
+from liveloop.codec import (
+    assistant_audio,
+    assistant_text_delta,
+    assistant_transcript_delta,
+    b64decode,
+)
 from liveloop.events import (
-    AssistantAudio,
-    AssistantTextDelta,
     AssistantTextDone,
-    AssistantTranscriptDelta,
     AssistantTranscriptDone,
     ErrorEvent,
     Event,
@@ -31,6 +32,7 @@ from ._fields import (
     Malformed,
     get_dict,
     get_str,
+    get_strs,
     opt_dict,
     opt_int,
     opt_list,
@@ -65,8 +67,16 @@ def response_created(state: CodecState, data: dict[str, Any]) -> list[Event]:
     ]
 
 
+# The deltas are most of a response: their fields are checked inline (``type(v) is str``,
+# the accessors run only to name what is wrong), and their events are built without a
+# second validation (liveloop.codec's hot-event builders).
+
+
 def text_delta(state: CodecState, data: dict[str, Any]) -> list[Event]:
-    return [AssistantTextDelta(**_ids(data), delta=get_str(data, "delta"), raw=data)]
+    response_id, item_id, delta = data.get("response_id"), data.get("item_id"), data.get("delta")
+    if type(response_id) is not str or type(item_id) is not str or type(delta) is not str:
+        response_id, item_id, delta = get_strs(data, "response_id", "item_id", "delta")
+    return [assistant_text_delta(response_id, item_id, delta, data)]
 
 
 def text_done(state: CodecState, data: dict[str, Any]) -> list[Event]:
@@ -83,7 +93,10 @@ def playback_stopped(state: CodecState, data: dict[str, Any]) -> list[Event]:
 
 
 def audio_transcript_delta(state: CodecState, data: dict[str, Any]) -> list[Event]:
-    return [AssistantTranscriptDelta(**_ids(data), delta=get_str(data, "delta"), raw=data)]
+    response_id, item_id, delta = data.get("response_id"), data.get("item_id"), data.get("delta")
+    if type(response_id) is not str or type(item_id) is not str or type(delta) is not str:
+        response_id, item_id, delta = get_strs(data, "response_id", "item_id", "delta")
+    return [assistant_transcript_delta(response_id, item_id, delta, data)]
 
 
 def audio_transcript_done(state: CodecState, data: dict[str, Any]) -> list[Event]:
@@ -92,13 +105,15 @@ def audio_transcript_done(state: CodecState, data: dict[str, Any]) -> list[Event
 
 
 def audio_delta(state: CodecState, data: dict[str, Any]) -> list[Event]:
-    ids = _ids(data)
+    response_id, item_id, delta = data.get("response_id"), data.get("item_id"), data.get("delta")
+    if type(response_id) is not str or type(item_id) is not str or type(delta) is not str:
+        response_id, item_id, delta = get_strs(data, "response_id", "item_id", "delta")
     try:
-        audio = base64.b64decode(get_str(data, "delta"), validate=True)
-    except binascii.Error as exc:
+        audio = b64decode(delta)  # pybase64 with liveloop[speed]
+    except ValueError as exc:
         raise Malformed(f"'delta' is not base64: {exc}") from None
     # raw stays None: audio events are many and large, and the bytes are in `audio`.
-    return [AssistantAudio(**ids, audio=audio)]
+    return [assistant_audio(response_id, item_id, audio)]
 
 
 def output_item_done(state: CodecState, data: dict[str, Any]) -> list[Event]:

@@ -69,16 +69,27 @@ class TurnQueue:
         voice activity detection did not time the speech."""
         if self.knows(item_id):
             return []
+        self._open(item_id, raw, None if self.transcribing else "", started_ms, ended_ms)
+        return self._release()
+
+    def _open(
+        self,
+        item_id: str,
+        raw: dict[str, Any],
+        text: str | None,
+        started_ms: int | None = None,
+        ended_ms: int | None = None,
+    ) -> _Pending:
         timing = self._timing.pop(item_id, [None, None])
-        self._waiting[item_id] = _Pending(
+        pending = self._waiting[item_id] = _Pending(
             item_id=item_id,
             channel="audio",
-            text=None if self.transcribing else "",
+            text=text,
             started_ms=timing[0] if timing[0] is not None else started_ms,
             ended_ms=timing[1] if timing[1] is not None else ended_ms,
             raw=raw,
         )
-        return self._release()
+        return pending
 
     def typed(self, item_id: str, text: str, raw: dict[str, Any]) -> list[UserTurn]:
         """A typed user message: complete at once, released after earlier turns."""
@@ -98,8 +109,8 @@ class TurnQueue:
             return []
         pending = self._waiting.get(item_id)
         if pending is None:  # the commit was never seen: the turn starts and ends here
-            self.audio_committed(item_id, raw)
-            pending = self._waiting[item_id]
+            # (with its transcript, even where the session was not known to transcribe)
+            pending = self._open(item_id, raw, None)
         if pending.text is None:
             pending.text = transcript
             pending.raw = raw
@@ -114,8 +125,7 @@ class TurnQueue:
             return []
         pending = self._waiting.get(item_id)
         if pending is None:
-            self.audio_committed(item_id, raw)
-            pending = self._waiting[item_id]
+            pending = self._open(item_id, raw, None)
         if pending.text is None:
             pending.text = ""
             pending.metadata["transcription_error"] = error or {}

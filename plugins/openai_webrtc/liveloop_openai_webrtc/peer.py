@@ -76,6 +76,8 @@ class WebRTCConnection:
         self._messages: asyncio.Queue[str | bytes] = asyncio.Queue()
         self._lost: ConnectionLost | None = None
         self._lost_event = asyncio.Event()
+        self._ready = asyncio.Event()
+        """Set when a message is queued or the connection is lost."""
         self._closed = False
         channel.on("message", self._on_message)
         channel.on("close", lambda: self._lose("the data channel closed"))
@@ -102,20 +104,13 @@ class WebRTCConnection:
 
     async def receive(self) -> str | bytes:
         """The next event from the provider."""
-        if self._messages.empty() and self._lost is not None:
-            raise self._lost
-        getter = asyncio.ensure_future(self._messages.get())
-        lost = asyncio.ensure_future(self._lost_event.wait())
-        try:
-            await asyncio.wait({getter, lost}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            lost.cancel()
-            if not getter.done():
-                getter.cancel()
-        if getter.done() and not getter.cancelled():
-            return getter.result()
-        assert self._lost is not None
-        raise self._lost
+        # One event for "a message or the loss": no task per message.
+        while self._messages.empty():
+            if self._lost is not None:
+                raise self._lost
+            self._ready.clear()
+            await self._ready.wait()
+        return self._messages.get_nowait()
 
     async def close(self) -> None:
         """Hang up (best effort) and close the peer connection, within a second."""
@@ -159,6 +154,7 @@ class WebRTCConnection:
             if isinstance(event, dict) and isinstance(event.get("type"), str):
                 self.audio.on_event(event)
         self._messages.put_nowait(message)
+        self._ready.set()
 
     def _on_state(self) -> None:
         state = self._pc.connectionState
@@ -173,6 +169,7 @@ class WebRTCConnection:
             return
         self._lost = ConnectionLost(reason, cause)
         self._lost_event.set()
+        self._ready.set()
         self.audio.lose(self._lost)
         if not self._closed:
             _log.info("WebRTC connection lost", reason=reason, call_id=self.call_id)

@@ -68,9 +68,10 @@ class WebSocketConnection:
             raise _lost(exc) from None
 
     async def receive(self) -> str | bytes:
-        """The next frame from the provider."""
+        """The next frame from the provider, as the bytes it arrived as."""
         try:
-            return await self._socket.recv()
+            # Undecoded: the codec's JSON parser takes UTF-8 bytes and checks them itself.
+            return await self._socket.recv(decode=False)
         except ConnectionClosed as exc:
             raise _lost(exc) from None
 
