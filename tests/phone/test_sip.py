@@ -78,12 +78,21 @@ class Sip:
 
 @asynccontextmanager
 async def sip_server(
-    app: liveloop.App, monkeypatch: pytest.MonkeyPatch, **emulator: object
+    app: liveloop.App,
+    monkeypatch: pytest.MonkeyPatch,
+    max_sessions: int = 100,
+    **emulator: object,
 ) -> AsyncIterator[Sip]:
     monkeypatch.setenv("OPENAI_WEBHOOK_SECRET", SECRET)
     spec = liveloop.plugin.RouteSpec(name="openai-sip", routes=sip_routes)
     async with Emulator(api_keys=[KEY], speed=4.0, **emulator) as emu:  # type: ignore[arg-type]
-        asgi = create_app(app, routes=[spec], api_key=KEY, provider_base_url=emu.base_url)
+        asgi = create_app(
+            app,
+            routes=[spec],
+            api_key=KEY,
+            provider_base_url=emu.base_url,
+            max_sessions=max_sessions,
+        )
         async with serving(asgi) as url:
             yield Sip(emu, f"{url}/phone/openai")
 
@@ -147,6 +156,21 @@ async def test_a_call_no_handler_takes_is_rejected(monkeypatch: pytest.MonkeyPat
         call = await ring(sip)
         assert call.state == "rejected" and call.reject_status == 603
     assert seen.calls == []
+
+
+async def test_a_call_beyond_the_servers_cap_is_rejected_486(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = Seen()
+    async with sip_server(desk(seen), monkeypatch, max_sessions=1) as sip:
+        first = await ring(sip)
+        assert first.state == "active"
+        second = await ring(sip)  # no slot: a reject, never silence on the line
+        assert second.webhook_status == 200
+        assert second.state == "rejected" and second.reject_status == 486
+        assert [s for s in sip.emulator.sessions if s.call_id == second.id] == []
+        await first.wait_heard("front desk")
+    assert len(seen.calls) == 1
 
 
 @pytest.mark.parametrize(

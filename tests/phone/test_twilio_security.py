@@ -9,6 +9,7 @@ import pytest
 
 import liveloop
 from liveloop.testing.phone import CallRefused, TwilioCaller
+from liveloop_twilio.security import websocket_url
 
 from .conftest import TOKEN, phone_server
 
@@ -111,3 +112,12 @@ async def test_a_webhook_that_is_not_a_form_is_refused() -> None:
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         assert response.status_code == 413
+
+
+def test_the_stream_url_follows_the_public_urls_scheme() -> None:
+    assert websocket_url("https://voice.example.com/phone/twilio/desk/stream") == (
+        "wss://voice.example.com/phone/twilio/desk/stream"
+    )
+    assert websocket_url("http://127.0.0.1:8000/phone/twilio/desk/stream") == (
+        "ws://127.0.0.1:8000/phone/twilio/desk/stream"
+    )

@@ -2,14 +2,12 @@
 
 Caller audio (µ-law frames) goes to the session in 100 ms appends (transcoded only for a
 provider that does not take µ-law): an append per 20 ms frame costs five times the encoding
-and messages. Assistant audio goes back to Twilio as whole 20 ms frames, one media message
-and one mark per chunk the provider sent; the marks Twilio echoes, and the clock between
-them (reported as each caller frame comes in, every 20 ms), tell the session what the
-caller heard (``session.played``), so barge-in truncates each item to what was heard and
-``say()`` completes when its audio was heard. When the session cuts the assistant off
-(the caller's speech, ``interrupt()``, a key press while it talks) the bridge clears
-Twilio's buffer, even when the provider had long finished generating, and starts a new
-mark generation.
+and messages. Assistant audio goes back to Twilio in whole 20 ms frames, each followed by a
+mark; the marks Twilio echoes tell the session what the caller heard (``session.played``),
+so barge-in truncates each item to what was heard and ``say()`` completes when its audio
+was heard. When the session cuts the assistant off (the caller's speech, ``interrupt()``, a
+key press while it talks) the bridge clears Twilio's buffer, even when the provider had
+long finished generating, and starts a new mark generation.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import asyncio
 import binascii
 import contextlib
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -118,10 +115,6 @@ class Bridge:
 
     async def _on_media(self, payload: bytes) -> None:
         audio = self.transcoder.to_provider(payload)
-        if self.ledger.pending:  # the assistant is being heard: report how far, by the clock
-            heard = self.ledger.estimate(time.monotonic())
-            if heard is not None:
-                self._report(*heard)
         if self.session is None:
             if len(self._early) < _EARLY_FRAMES:
                 self._early.append(audio)
@@ -142,7 +135,7 @@ class Bridge:
     def _on_mark(self, message: dict[str, Any]) -> None:
         mark = message.get("mark")
         name = mark.get("name") if isinstance(mark, dict) else None
-        heard = self.ledger.ack(name, time.monotonic()) if isinstance(name, str) else None
+        heard = self.ledger.ack(name) if isinstance(name, str) else None
         if heard is not None:
             self._report(*heard)
 
@@ -186,10 +179,9 @@ class Bridge:
                 if self.ledger.is_cleared(event.item_id):
                     continue  # late audio of a response the caller cut off
                 ulaw = self.transcoder.to_call(event.audio)
-                frames = self.ledger.audio(event.item_id, event.response_id, ulaw, time.monotonic())
-                await self._send_frames(frames)
+                await self._send_frames(self.ledger.audio(event.item_id, event.response_id, ulaw))
             elif isinstance(event, ResponseDone):
-                await self._send_frames(self.ledger.finish(event.response_id, time.monotonic()))
+                await self._send_frames(self.ledger.finish(event.response_id))
             elif isinstance(event, Interrupted) and event.item_id is not None:
                 self.ledger.clear({event.item_id})
                 await self._send({"event": "clear", "streamSid": self.stream_sid})

@@ -1,14 +1,10 @@
 """What the caller heard: a playback ledger fed by Twilio's mark echoes.
 
-Each chunk of assistant audio goes to Twilio as one media message of whole 20 ms frames,
-followed by a mark. Twilio echoes a mark once the audio queued before it has played, so
-the newest echo of an item says how many of its milliseconds the caller heard. Between two
-echoes the chunk being played advances with the clock (Twilio plays at real time): the
-estimate starts when the chunk started playing (the previous echo, or its sending if the
-line was idle) and stops short of the chunk's end, which only its echo confirms. One mark
-per chunk instead of per frame halves the messages each way. Mark names carry a
-generation; a ``clear`` starts a new one, and the echoes Twilio returns for the cleared
-marks (they look exactly like played ones) are ignored.
+Assistant audio goes to Twilio in whole 20 ms frames, each followed by a mark. Twilio
+echoes a mark once the audio queued before it has played, so the newest echo of an item
+says how many of its milliseconds the caller heard. Mark names carry a generation; a
+``clear`` starts a new one, and the echoes Twilio returns for the cleared marks (they look
+exactly like played ones) are ignored.
 """
 
 from __future__ import annotations
@@ -27,18 +23,10 @@ _REMEMBERED_ITEMS = 64
 
 @dataclass(frozen=True)
 class Frame:
-    """Whole 20 ms frames to send in one media message, then the mark to send after it."""
+    """One 20 ms frame to send, then the mark to send after it."""
 
     audio: bytes
     mark: str
-
-
-@dataclass(frozen=True)
-class _Sent:
-    item_id: str
-    start_ms: int  # the item's milliseconds before this chunk
-    end_ms: int  # ... and after it
-    at: float  # when it was sent (monotonic)
 
 
 @dataclass
@@ -55,8 +43,7 @@ class PlaybackLedger:
     def __init__(self) -> None:
         self.generation = 1
         self._numbers = itertools.count(1)
-        self._marks: dict[str, _Sent] = {}  # pending marks, oldest first
-        self._last_echo = 0.0  # when the newest echo came (monotonic)
+        self._marks: dict[str, tuple[str, int]] = {}  # pending mark -> (item id, end ms)
         self._items: OrderedDict[str, _Item] = OrderedDict()
         self._cleared: OrderedDict[str, None] = OrderedDict()  # items whose audio was cut
         self.heard_ms: dict[str, int] = {}
@@ -76,8 +63,8 @@ class PlaybackLedger:
         item = self._items.get(item_id)
         return 0 if item is None else item.sent // _BYTES_PER_MS
 
-    def audio(self, item_id: str, response_id: str, ulaw: bytes, now: float) -> list[Frame]:
-        """An assistant audio chunk in; its whole frames to send now (the rest is held)."""
+    def audio(self, item_id: str, response_id: str, ulaw: bytes) -> list[Frame]:
+        """An assistant audio chunk in; the whole frames to send now (the rest is held)."""
         if item_id in self._cleared:
             return []  # late audio of a response the caller cut off
         item = self._items.get(item_id)
@@ -86,14 +73,13 @@ class PlaybackLedger:
             while len(self._items) > _REMEMBERED_ITEMS:
                 self._items.popitem(last=False)
         item.held += ulaw
-        whole = len(item.held) - len(item.held) % FRAME_BYTES
-        if not whole:
-            return []
-        audio = bytes(item.held[:whole])
-        del item.held[:whole]
-        return [self._frame(item, audio, whole, now)]
+        frames = []
+        while len(item.held) >= FRAME_BYTES:
+            frames.append(self._frame(item, bytes(item.held[:FRAME_BYTES]), FRAME_BYTES))
+            del item.held[:FRAME_BYTES]
+        return frames
 
-    def finish(self, response_id: str, now: float) -> list[Frame]:
+    def finish(self, response_id: str) -> list[Frame]:
         """The response ended: its held audio goes out, padded with silence to a frame."""
         frames = []
         for item in self._items.values():
@@ -101,39 +87,27 @@ class PlaybackLedger:
                 real = len(item.held)
                 audio = bytes(item.held) + SILENCE * (FRAME_BYTES - real)
                 item.held.clear()
-                frames.append(self._frame(item, audio, real, now))
+                frames.append(self._frame(item, audio, real))
         return frames
 
-    def _frame(self, item: _Item, audio: bytes, real: int, now: float) -> Frame:
-        start = item.sent // _BYTES_PER_MS
+    def _frame(self, item: _Item, audio: bytes, real: int) -> Frame:
         item.sent += real
         name = f"g{self.generation}.{next(self._numbers)}"
-        self._marks[name] = _Sent(item.item_id, start, item.sent // _BYTES_PER_MS, now)
+        self._marks[name] = (item.item_id, item.sent // _BYTES_PER_MS)
         return Frame(audio, name)
 
-    def ack(self, name: str, now: float) -> tuple[str, int] | None:
+    def ack(self, name: str) -> tuple[str, int] | None:
         """A mark echoed: ``(item id, ms heard)``, or ``None`` for a mark this ledger did
         not send or that a ``clear`` returned."""
-        sent = self._marks.pop(name, None)
-        if sent is None:
+        entry = self._marks.pop(name, None)
+        if entry is None:
             return None
-        self._last_echo = now
-        item_id = sent.item_id
-        heard = max(self.heard_ms.get(item_id, 0), sent.end_ms)
+        item_id, end_ms = entry
+        heard = max(self.heard_ms.get(item_id, 0), end_ms)
         self.heard_ms[item_id] = heard
         if len(self.heard_ms) > _REMEMBERED_ITEMS:
             del self.heard_ms[next(iter(self.heard_ms))]
         return item_id, heard
-
-    def estimate(self, now: float) -> tuple[str, int] | None:
-        """``(item id, ms heard)`` now, by the clock, for the chunk playing (the oldest not
-        yet echoed), or ``None`` when nothing is playing. Short of the chunk's end."""
-        if not self._marks:
-            return None
-        playing = next(iter(self._marks.values()))
-        began = max(self._last_echo, playing.at)
-        ms = min(playing.start_ms + int((now - began) * 1000), playing.end_ms - 1)
-        return playing.item_id, max(ms, playing.start_ms)
 
     def clear(self, item_ids: set[str]) -> None:
         """Twilio's buffer is being cleared: a new generation; ``item_ids`` (the items cut
