@@ -20,6 +20,7 @@ Run: ``uv run python bench/gemini.py [--quick] [--reps N]``; prints one JSON doc
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import json
@@ -30,7 +31,7 @@ import sys
 import time
 from typing import Any
 
-from _common import cores, emit, machine, pin_self, ratio, run, summary
+from _common import cores, emit, header, pin_self, ratio, run, summary
 
 MODEL = "gemini-3.8-live"
 KEY = "AIza-bench"
@@ -288,7 +289,8 @@ async def main() -> int:
         }
         for contender in contenders.values():
             await contender.open()
-        doc: dict[str, Any] = {"benchmark": "gemini", "machine": machine(), "speed": SPEED}
+        doc = header("gemini", argparse.Namespace(quick=quick), None)
+        doc["speed"] = SPEED
         doc["per_message"] = await per_message(contenders, reps or (2 if quick else 15))
         doc["latency_ms"] = await latency(contenders, reps or (3 if quick else 30))
         for contender in contenders.values():

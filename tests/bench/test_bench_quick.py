@@ -63,7 +63,7 @@ def test_latency() -> None:
 
 
 def test_startup() -> None:
-    doc = run_bench("startup")
+    doc = run_bench("startup", timeout=240)
     results = doc["results"]
     assert {"floor", "liveloop", "sdk", "python -c pass"} <= results["import_ms"].keys()
     assert "liveloop capabilities" in results["cli_ms"]

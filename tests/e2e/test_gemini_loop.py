@@ -108,6 +108,21 @@ async def test_with_auto_respond_off_only_what_is_asked_for_is_heard(emu: Emulat
         heard.close()
 
 
+async def test_interrupt_cuts_the_reply_and_metrics_count_what_happened(emu: Emulator) -> None:
+    async with liveloop.connect(**options(emu, auto_respond=False)) as session:
+        await session.say("Welcome.").wait(10)
+        heard = Heard(session)
+        long = session.say("This is a long answer that goes on and on about the menu and more.")
+        await heard.wait_for_audio(ms=300)
+        await session.interrupt()
+        await asyncio.wait_for(long.wait(), 10)
+        heard.close()
+        metrics = session.metrics
+    assert long.status == "interrupted"
+    assert metrics.responses >= 1  # the welcome, completed
+    assert metrics.total_tokens > 0  # from Gemini's usageMetadata
+
+
 async def test_a_tool_is_called_once_and_its_result_spoken(emu: Emulator) -> None:
     calls: list[str] = []
 

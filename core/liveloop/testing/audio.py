@@ -92,11 +92,22 @@ class FakeStreams(AudioStreams):
         self.heard.extend(chunk.ljust(size, b"\0"))
         self._ticked.set()
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
-        """Wait (at most ``timeout`` s) until ``condition()`` holds after a block played."""
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 30.0, *, every_ms: int = 100
+    ) -> None:
+        """Wait (at most ``timeout`` s) until ``condition()`` holds, checking it after each
+        ``every_ms`` of blocks played (a condition that decodes all it heard costs more as
+        the call goes on: checked at every block, it falls behind on a busy machine)."""
+        every = max(1, every_ms * self.rate // 1000)  # samples played between checks
 
         async def wait() -> None:
-            while not condition():
+            checked = -every
+            while True:
+                played = len(self.heard) // 2
+                if played - checked >= every:
+                    checked = played
+                    if condition():
+                        return
                 self._ticked.clear()
                 await self._ticked.wait()
 
