@@ -38,6 +38,12 @@ def capacity(rep: Report) -> None:
         ],
     )
     serves = r.get("sessions_one_emulator_core_serves")
+    rep.target(
+        "the emulator serves ≥ 500 real-time sessions (audio both ways) per core",
+        f"{fmt(serves)} (from its CPU per session at {fmt(r.get('sessions'))} sessions)",
+        None if serves is None else serves >= 500,
+        "absolute: this machine's",
+    )
     rep.add(
         f"The emulator delivers events faster than the per-event benchmark asks, so "
         f"that benchmark measures the client. For real-time sessions, one emulator core "
@@ -140,6 +146,12 @@ def event_cost(rep: Report) -> None:
     uv_vs_floor = ratio(live_uv, floor)
     versus = (
         None if live_ratio is None or agents_ratio is None else round(agents_ratio / live_ratio, 2)
+    )
+    rep.target(
+        "per event: no regression from the split, liveloop ≤ 1.35x the floor (asyncio)",
+        f"{fmt(live_ratio)}x",
+        None if live_ratio is None else live_ratio <= 1.35,
+        "ratio",
     )
     rep.target(
         "per event: liveloop ≤ 1.1x the floor (asyncio)",
