@@ -5,7 +5,7 @@ from __future__ import annotations
 import binascii
 import json
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .actions import Action
 from .config import SessionConfig
@@ -129,82 +129,46 @@ _AUDIO_FIELDS = frozenset({"response_id", "item_id", "audio"})
 _DELTA_FIELDS = frozenset({"response_id", "item_id", "delta", "raw"})
 _USER_DELTA_FIELDS = frozenset({"item_id", "delta", "raw"})
 
+_E = TypeVar("_E")
 
-def assistant_audio(response_id: str, item_id: str, audio: bytes) -> AssistantAudio:
-    """An :class:`~liveloop.events.AssistantAudio` from values already checked."""
-    event = _new(AssistantAudio)
-    _set(
-        event,
-        "__dict__",
-        {
-            "raw": None,
-            "type": "assistant.audio",
-            "response_id": response_id,
-            "item_id": item_id,
-            "audio": audio,
-        },
-    )
-    _set(event, "__pydantic_fields_set__", set(_AUDIO_FIELDS))
+
+def _built(cls: type[_E], fields: frozenset[str], values: dict[str, Any]) -> _E:
+    event = _new(cls)
+    _set(event, "__dict__", values)
+    _set(event, "__pydantic_fields_set__", set(fields))
     _set(event, "__pydantic_extra__", None)
     _set(event, "__pydantic_private__", None)
     return event
+
+
+def assistant_audio(response_id: str, item_id: str, audio: bytes) -> AssistantAudio:
+    """An :class:`~liveloop.events.AssistantAudio` from values already checked."""
+    values: dict[str, Any] = {"raw": None, "type": "assistant.audio"}
+    values |= {"response_id": response_id, "item_id": item_id, "audio": audio}
+    return _built(AssistantAudio, _AUDIO_FIELDS, values)
 
 
 def assistant_transcript_delta(
     response_id: str, item_id: str, delta: str, raw: dict[str, Any] | None
 ) -> AssistantTranscriptDelta:
     """An :class:`~liveloop.events.AssistantTranscriptDelta` from values already checked."""
-    event = _new(AssistantTranscriptDelta)
-    _set(
-        event,
-        "__dict__",
-        {
-            "raw": raw,
-            "type": "assistant.transcript_delta",
-            "response_id": response_id,
-            "item_id": item_id,
-            "delta": delta,
-        },
-    )
-    _set(event, "__pydantic_fields_set__", set(_DELTA_FIELDS))
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
+    values = {"raw": raw, "type": "assistant.transcript_delta", "response_id": response_id}
+    values |= {"item_id": item_id, "delta": delta}
+    return _built(AssistantTranscriptDelta, _DELTA_FIELDS, values)
 
 
 def assistant_text_delta(
     response_id: str, item_id: str, delta: str, raw: dict[str, Any] | None
 ) -> AssistantTextDelta:
     """An :class:`~liveloop.events.AssistantTextDelta` from values already checked."""
-    event = _new(AssistantTextDelta)
-    _set(
-        event,
-        "__dict__",
-        {
-            "raw": raw,
-            "type": "assistant.text_delta",
-            "response_id": response_id,
-            "item_id": item_id,
-            "delta": delta,
-        },
-    )
-    _set(event, "__pydantic_fields_set__", set(_DELTA_FIELDS))
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
+    values = {"raw": raw, "type": "assistant.text_delta", "response_id": response_id}
+    values |= {"item_id": item_id, "delta": delta}
+    return _built(AssistantTextDelta, _DELTA_FIELDS, values)
 
 
 def user_transcript_delta(
     item_id: str, delta: str, raw: dict[str, Any] | None
 ) -> UserTranscriptDelta:
     """A :class:`~liveloop.events.UserTranscriptDelta` from values already checked."""
-    event = _new(UserTranscriptDelta)
-    _set(
-        event,
-        "__dict__",
-        {"raw": raw, "type": "user.transcript_delta", "item_id": item_id, "delta": delta},
-    )
-    _set(event, "__pydantic_fields_set__", set(_USER_DELTA_FIELDS))
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
+    values = {"raw": raw, "type": "user.transcript_delta", "item_id": item_id, "delta": delta}
+    return _built(UserTranscriptDelta, _USER_DELTA_FIELDS, values)
