@@ -74,7 +74,11 @@ async def test_a_call_with_a_tool_and_a_barge_in_is_recorded(tmp_path: Path) -> 
             await speak(session, "stop", pace=1.0)
             await heard.wait_for_interruption()
             await heard.wait_for("you said: stop")
-            await asyncio.sleep(0.3)
+            await heard.wait_for_lines(4)  # all of its audio has arrived
+            # It arrived 8x faster than it plays: the speaker (and the recording) needs its
+            # length in real time to play it out.
+            last = heard.audio[heard.order[-1]]
+            await asyncio.sleep(len(last) / session.config.output_audio.bytes_per_ms / 1000 + 0.3)
         ended = session.metrics
     wav_path, transcript = recording_paths(base)
     rate, user, assistant, seconds = channels(wav_path)
