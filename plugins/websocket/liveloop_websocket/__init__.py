@@ -4,6 +4,7 @@ masking of credentials in the library's log lines."""
 
 from .link import (
     CLOSE_TIMEOUT,
+    HIGH_WATER,
     MAX_MESSAGE_BYTES,
     LinkSocket,
     Refusal,
@@ -16,6 +17,7 @@ from .wire import websocket_url, wire_logger
 
 __all__ = [
     "CLOSE_TIMEOUT",
+    "HIGH_WATER",
     "MAX_MESSAGE_BYTES",
     "LinkSocket",
     "Refusal",

@@ -28,6 +28,7 @@ from liveloop.transport import MediaChannel
 
 __all__ = [
     "CLOSE_TIMEOUT",
+    "HIGH_WATER",
     "MAX_MESSAGE_BYTES",
     "LinkSocket",
     "Refusal",
