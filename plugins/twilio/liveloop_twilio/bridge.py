@@ -5,10 +5,12 @@ Caller audio (µ-law frames) goes to the session in 100 ms appends while it is s
 five times the messages. Where the provider's turn detection decides something, it goes
 frame by frame instead: from the first quiet frame after speech for two seconds (so the
 end-of-speech silence completes at the provider when it does at the caller, not up to
-80 ms later) and for the first 200 ms of speech (so barge-in starts as soon). Assistant audio goes back to Twilio in whole 20 ms frames, each followed by a
-mark; the marks Twilio echoes tell the session what the caller heard (``session.played``),
-so barge-in truncates each item to what was heard and ``say()`` completes when its audio
-was heard. When the session cuts the assistant off (the caller's speech, ``interrupt()``, a
+80 ms later) and for the first 200 ms of speech (so barge-in starts as soon).
+
+Assistant audio goes back to Twilio in whole 20 ms frames, each followed by a mark; the
+marks Twilio echoes tell the session what the caller heard (``session.played``), so
+barge-in truncates each item to what was heard and ``say()`` completes when its audio was
+heard. When the session cuts the assistant off (the caller's speech, ``interrupt()``, a
 key press while it talks) the bridge clears Twilio's buffer, even when the provider had
 long finished generating, and starts a new mark generation.
 """
