@@ -3,8 +3,8 @@ capabilities of the install: only what that work needs (start-up time is mostly 
 
 A WebSocket session needs no command line (click), no WebRTC stack (aiortc, PyAV), no
 numpy, no web server, no other provider's codec, and no structlog while it writes no log
-line. ``liveloop capabilities`` needs no event loop, no event, action or config model and
-no structlog.
+line. ``liveloop capabilities`` needs no event loop, no pydantic (so no event, action or
+config model) and no structlog.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ NOT_FOR_A_WEBSOCKET_SESSION = (
 
 NOT_FOR_CAPABILITIES = (
     "asyncio",
+    "pydantic",
     "structlog",
     "websockets",
     "aiortc",
