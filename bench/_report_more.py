@@ -31,7 +31,13 @@ def gemini(rep: Report) -> None:
         "messages; **sdk**: google-genai's `client.aio.live.connect`; **liveloop**: "
         '`liveloop.connect(provider="gemini")` with an `audio_out()` listener. CPU per server '
         "message over one long spoken reply; added latency from a typed turn (and `say()`) to "
-        "the first audio chunk, against the floor sending the same `clientContent`.",
+        "the first audio chunk in the app's hands, against the floor sending the same "
+        "`clientContent`, contenders rotating. The clock is each contender's own share, "
+        "between moments that are the same for all of them on one monotonic clock: its "
+        "request -> the request's arrival at the emulator, plus the first audio part leaving "
+        "the emulator -> the app holding it (`bench/_stamped_emulator.py`); the emulator's "
+        "time in between (the same messages, the same work) and the end-to-end time are "
+        "shown below it.",
         "",
     )
     per = get(doc, "per_message", "contenders") or {}
@@ -58,6 +64,11 @@ def gemini(rep: Report) -> None:
                 get(lat, f"{kind}/added_ms", "p95"),
             ]
             for kind in ("turn", "say")
+        ]
+        + [
+            [f"{name} ({section.replace('_', ' ')})", v.get("median"), v.get("p95")]
+            for section in ("end_to_end", "server")
+            for name, v in (lat.get(section) or {}).items()
         ],
     )
     live, sdk = vs.get("liveloop"), vs.get("sdk")
