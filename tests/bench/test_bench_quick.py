@@ -167,7 +167,7 @@ def test_gemini() -> None:
 
 def test_phone() -> None:
     doc = run_bench("phone", timeout=240)
-    for name in ("turn_ms", "say_ms"):
+    for name in ("turn_ms", "say_ms", "turn_legs_ms", "say_legs_ms"):
         entry = doc["latency"][name]
         assert {"direct", "bridged", "added_p50_ms", "added_p95_ms"} <= entry.keys()
     assert doc["cost"]["calls_per_core"] > 0
