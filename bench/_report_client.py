@@ -225,8 +225,12 @@ def latency(rep: Report) -> None:
         "client's own last send, so a slower sender does not look faster; the two other "
         "clocks are shown for comparison (`from speech_stopped` includes the emulator "
         "decoding the utterance; `from last send` is the old, sender-biased one). `say`: "
-        "request -> first audio chunk in the app's hands (liveloop: `say()` -> first chunk "
-        "out of `audio_out()`). Added = the contender's p50/p95 minus the floor's p50/p95 "
+        "the contender's share of request -> first audio chunk in the app's hands (liveloop: "
+        "`say()` -> first chunk out of `audio_out()`): to the `response.create`'s arrival at "
+        "the emulator, plus from the first audio delta leaving the emulator (server stamps); "
+        "the emulator's time in between (`say, server`: the same message, the same work) "
+        "and the end-to-end time are shown too. Added = the contender's p50/p95 minus the "
+        "floor's p50/p95 "
         f"in the same run ({fmt(doc.get('trials'))} trials, contenders alternating).",
         "",
     )
@@ -246,6 +250,8 @@ def latency(rep: Report) -> None:
     names = {
         "turn": "turn",
         "say": "say",
+        "say_end_to_end": "say, end to end",
+        "say_server": "say, server",
         "turn_from_speech_stopped": "turn from speech_stopped",
         "turn_from_last_send": "turn from last send (biased)",
     }

@@ -42,12 +42,16 @@ _SECRET_KEYS = frozenset(
         "access_token",
         "bearer",
         "x_api_key",
+        "key",
     }
 )
 _SECRET_TEXT = re.compile(
     r"(?P<sk>\bsk-[A-Za-z0-9_\-]{4,})"
     r"|(?P<ek>\bek_[A-Za-z0-9_\-]{4,})"
     r"|(?P<bearer>\b[Bb]earer\s+[^\s'\",}]+)"
+    # Google API keys, and any key carried as a URL's ``key=`` parameter.
+    r"|(?P<google>\bAIza[A-Za-z0-9_\-]{4,})"
+    r"|(?P<query>[?&]key=)[^\s&'\",#]+"
     # A key carried in a WebSocket subprotocol, as browsers must: "<vendor>-api-key.<key>".
     r"|(?P<subproto>\b[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*-api-key\.)[^\s'\",]+"
 )
@@ -68,6 +72,10 @@ def _mask_text(match: re.Match[str]) -> str:
         return "ek_" + MASK
     if kind == "bearer":
         return "Bearer " + MASK
+    if kind == "google":
+        return "AIza" + MASK
+    if kind == "query":
+        return match.group("query") + MASK
     return match.group("subproto") + MASK
 
 
