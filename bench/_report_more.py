@@ -66,6 +66,14 @@ def gemini(rep: Report) -> None:
             for kind in ("turn", "say")
         ]
         + [
+            [
+                f"{kind}: liveloop minus floor, rep by rep (median [95% CI])",
+                _paired(get(lat, f"{kind}/added_ms", "paired")),
+                "",
+            ]
+            for kind in ("turn", "say")
+        ]
+        + [
             [f"{name} ({section.replace('_', ' ')})", v.get("median"), v.get("p95")]
             for section in ("end_to_end", "server")
             for name, v in (lat.get(section) or {}).items()
@@ -88,7 +96,8 @@ def gemini(rep: Report) -> None:
             f"Gemini added latency ({kind}): ≤ 2 ms p50, ≤ 5 ms p95",
             f"{fmt(p50, 3)} / {fmt(p95, 3)} ms",
             _both(p50, p95, 2.0, 5.0),
-            "difference against the floor, same run",
+            "difference against the floor, same run; rep by rep: "
+            f"{_paired(get(lat, f'{kind}/added_ms', 'paired'))} ms (median [95% CI])",
         )
     rep.grouped_chart(
         "gemini.png",
@@ -223,3 +232,10 @@ def telemetry(rep: Report) -> None:
         _below(ratio_on_off, 1.10),
         "ratio, same run",
     )
+
+
+def _paired(p: Any) -> str:
+    if not isinstance(p, dict) or not p.get("n"):
+        return "–"
+    low, high = p["ci95"]
+    return f"{p['median']} [{low}, {high}]"

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import functools
 import json
 import os
 import ssl
@@ -42,7 +43,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from _common import cores, emit, header, pin_self, ratio, run, summary
+from _common import cores, emit, header, paired, pin_self, ratio, run, summary
 
 MODEL = "gemini-3.8-live"
 KEY = "AIza-bench"
@@ -248,8 +249,15 @@ class Liveloop:
 
 async def per_message(contenders: dict[str, Any], reps: int) -> dict[str, Any]:
     cpu: dict[str, list[float]] = {name: [] for name in contenders}
+    # The floor counts the reply's messages once, in a warm-up turn every contender takes:
+    # the sessions keep the same history (counting in every repetition gave the floor's
+    # twice as many turns, and the emulator's work per turn grows with the history: it
+    # copies the conversation for each resumption handle it offers).
+    messages = await contenders["floor"].turn("long reply please")
+    for name, contender in contenders.items():
+        if name != "floor":
+            await contender.turn("long reply please")
     for _ in range(reps):
-        messages = await contenders["floor"].turn("long reply please")
         for name, contender in contenders.items():
             start = time.process_time()
             await contender.turn("long reply please")
@@ -271,7 +279,7 @@ async def latency(
     contenders rotates from one repetition to the next."""
     clocks: dict[str, dict[str, list[float]]] = {"client": {}, "wall": {}, "server": {}}
 
-    async def timed(key: str, contender: Any, ask: Callable[[], Awaitable[Any]]) -> None:
+    async def timed(key: str, contender: Any, ask: Callable[[], Awaitable[Any]]) -> float | None:
         await asyncio.to_thread(stamps, base_url, context)  # forget earlier ones
         start = time.perf_counter()
         await ask()
@@ -280,22 +288,33 @@ async def latency(
         clocks["wall"].setdefault(key, []).append((delivered - start) * 1000)
         if "request" in server and "first_audio" in server:
             asked, answered = server["request"], server["first_audio"]
-            client = (asked - start) + (delivered - answered)
-            clocks["client"].setdefault(key, []).append(client * 1000)
+            client = ((asked - start) + (delivered - answered)) * 1000
+            clocks["client"].setdefault(key, []).append(client)
             clocks["server"].setdefault(key, []).append((answered - asked) * 1000)
+        else:
+            client = None
         await contender.drain()
+        return client
 
     sayers = {"floor": SAY_FORM.format(text="Hi."), "liveloop": "Hi."}
+    diffs: dict[str, list[float]] = {}  # liveloop's minus the floor's, rep by rep
     for rep in range(reps):
         names = list(contenders)
         names = names[rep % len(names) :] + names[: rep % len(names)]
+        this_rep: dict[str, float | None] = {}
         for name in names:
             c = contenders[name]
-            await timed(f"turn/{name}", c, lambda c=c: c.turn("short", first_audio_only=True))
+            ask = functools.partial(c.turn, "short", first_audio_only=True)
+            this_rep[f"turn/{name}"] = await timed(f"turn/{name}", c, ask)
         for name in names:
             if name in sayers:
                 c, text = contenders[name], sayers[name]
-                await timed(f"say/{name}", c, lambda c=c, text=text: c.say(text))
+                ask = functools.partial(c.say, text)
+                this_rep[f"say/{name}"] = await timed(f"say/{name}", c, ask)
+        for kind in ("turn", "say"):
+            mine, floor = this_rep.get(f"{kind}/liveloop"), this_rep.get(f"{kind}/floor")
+            if mine is not None and floor is not None:
+                diffs.setdefault(kind, []).append(mine - floor)
     out: dict[str, Any] = {name: summary(values, 3) for name, values in clocks["client"].items()}
     for kind in ("turn", "say"):
         floor_s, ll_s = out.get(f"{kind}/floor"), out.get(f"{kind}/liveloop")
@@ -303,6 +322,8 @@ async def latency(
             out[f"{kind}/added_ms"] = {
                 "p50": round(ll_s["median"] - floor_s["median"], 3),
                 "p95": round(ll_s["p95"] - floor_s["p95"], 3),
+                # The median of per-rep differences and its 95% interval: noise or cost.
+                "paired": paired(diffs.get(kind, [])),
             }
     out["end_to_end"] = {name: summary(v, 3) for name, v in clocks["wall"].items()}
     out["server"] = {name: summary(v, 3) for name, v in clocks["server"].items()}

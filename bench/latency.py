@@ -23,7 +23,9 @@
   machine, otherwise lands on whichever contender happens to be waiting.
 
 Contenders alternate within every trial; the floor's p50/p95 is subtracted from each
-contender's p50/p95 of the same run ("added" latency).
+contender's p50/p95 of the same run ("added" latency). ``paired_added_ms`` tells cost from
+noise: the median of the per-trial differences to the floor, with its 95% bootstrap
+interval (an interval holding 0: not resolved at this load).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from _common import (
     emit,
     emulator,
     header,
+    paired,
     parser,
     percentile,
     pin_self,
@@ -49,6 +52,12 @@ from _common import (
 )
 
 SPEED = 4.0
+TURN_METRICS = {
+    "transcribed": "turn",
+    "stopped": "turn_from_speech_stopped",
+    "sent": "turn_from_last_send",
+}
+SAY_METRICS = {"client": "say", "wall": "say_end_to_end", "server": "say_server"}
 WORDS = ("hello", "book a table", "what time", "thanks", "yes please", "no", "seven", "okay")
 
 
@@ -139,26 +148,35 @@ async def main() -> int:
         says = {"client": Samples(), "wall": Samples(), "server": Samples()}
         missing: dict[str, int] = {}
         order = list(clients)
+        # Per metric and contender: its value minus the floor's in the same trial.
+        diffs: dict[str, dict[str, list[float]]] = {}
         for trial in range(trials):
             rotated = order[trial % len(order) :] + order[: trial % len(order)]
             word = WORDS[trial % len(WORDS)]
+            this_trial: dict[str, dict[str, float]] = {}
             for name in rotated:
                 measured = await turn(name, word)
                 if "transcribed" not in measured:
                     missing[name] = missing.get(name, 0) + 1
                 for clock, value in measured.items():
                     clocks[clock].add(name, value)
+                    this_trial.setdefault(TURN_METRICS[clock], {})[name] = value
                 for clock, value in (await say(name, f"ok {trial}")).items():
                     says[clock].add(name, value)
+                    this_trial.setdefault(SAY_METRICS[clock], {})[name] = value
+            for metric, values in this_trial.items():
+                for name, value in values.items():
+                    if "floor" in values:
+                        diff = value - values["floor"]
+                        diffs.setdefault(metric, {}).setdefault(name, []).append(diff)
         for client in clients.values():
             await client.close()
     doc["results"] = {
-        "turn": _metric(clocks["transcribed"]),
-        "say": _metric(says["client"]),
-        "say_end_to_end": _metric(says["wall"]),
-        "say_server": _metric(says["server"]),
-        "turn_from_speech_stopped": _metric(clocks["stopped"]),
-        "turn_from_last_send": _metric(clocks["sent"]),
+        TURN_METRICS[clock]: _metric(samples, diffs.get(TURN_METRICS[clock], {}))
+        for clock, samples in clocks.items()
+    } | {
+        SAY_METRICS[clock]: _metric(samples, diffs.get(SAY_METRICS[clock], {}))
+        for clock, samples in says.items()
     }
     doc["clock"] = {
         "turn": "the emulator sent the turn's transcription -> the turn in the app's hands",
@@ -188,7 +206,7 @@ def _rounded(values: list[float]) -> dict[str, float] | None:
     }
 
 
-def _metric(samples: Samples) -> dict[str, Any]:
+def _metric(samples: Samples, diffs: dict[str, list[float]]) -> dict[str, Any]:
     floor = samples.values.get("floor") or []
     f50, f95 = percentile(floor, 50), percentile(floor, 95)
     out: dict[str, Any] = {}
@@ -198,6 +216,7 @@ def _metric(samples: Samples) -> dict[str, Any]:
             "ms": samples.summaries(3)[name],
             "added_p50_ms": round(p50 - f50, 3),
             "added_p95_ms": round(p95 - f95, 3),
+            "paired_added_ms": paired(diffs.get(name, [])),
         }
     return out
 

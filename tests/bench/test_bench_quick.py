@@ -61,6 +61,9 @@ def test_latency() -> None:
         for name in ("floor", "liveloop", "sdk"):
             result = doc["results"][metric][name]
             assert {"ms", "added_p50_ms", "added_p95_ms"} <= result.keys()
+            # Per-trial differences to the floor: one per trial, with an interval.
+            pairs = result["paired_added_ms"]
+            assert pairs["n"] == doc["trials"] and len(pairs["ci95"]) == 2
 
 
 def test_startup() -> None:
@@ -157,7 +160,8 @@ def test_gemini() -> None:
     assert per["messages_per_reply"] > 0
     latency = doc["latency_ms"]
     for kind in ("turn", "say"):
-        assert {"p50", "p95"} <= latency[f"{kind}/added_ms"].keys()
+        assert {"p50", "p95", "paired"} <= latency[f"{kind}/added_ms"].keys()
+        assert latency[f"{kind}/added_ms"]["paired"]["n"] > 0
     # Every contender's request and first audio were stamped by the emulator (the clock of
     # its share), including the google-genai SDK's snake_case client_content.
     for key in ("turn/floor", "turn/sdk", "turn/liveloop", "say/floor", "say/liveloop"):
