@@ -26,6 +26,7 @@ from liveloop_openai.defaults import with_defaults
 from liveloop_openai.session_config import session_update_payload
 
 from .ice import choose_host_addresses, choose_ice_servers, host_addresses
+from .lean import drop_rtp_history, release_dtls_buffers
 from .media import WebRTCMedia
 
 __all__ = ["EVENTS_CHANNEL", "WebRTCConnection", "WebRTCConnector", "calls_url"]
@@ -228,6 +229,7 @@ class WebRTCConnector:
         addresses = choose_host_addresses(config.base_url, self._host_addresses)
         servers = choose_ice_servers(self._ice_servers)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        release_dtls_buffers(pc)
         media = WebRTCMedia(
             input_rate=config.input_audio.rate, output_rate=config.output_audio.rate
         )
@@ -256,7 +258,7 @@ class WebRTCConnector:
         channel = pc.createDataChannel(EVENTS_CHANNEL)
         opened = asyncio.Event()
         channel.on("open", opened.set)
-        pc.addTrack(media.track)
+        drop_rtp_history(pc.addTrack(media.track))
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
