@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aiortc import RTCPeerConnection
+import asyncio
+
+from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.rtcdtlstransport import SRTP_PROFILES
 from OpenSSL import SSL
 
@@ -32,12 +34,20 @@ async def test_a_call_keeps_no_sent_packets_and_still_carries_audio() -> None:
             history = sender._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
             await connection.audio.send_audio(b"\x00\x01" * 4800)  # 200 ms
             await connection.audio.track.wait_for_room(0)  # all of it taken by the encoder
-            stats = [s for s in (await sender.getStats()).values() if s.type == "outbound-rtp"]
-            assert stats and stats[0].packetsSent >= 10
+            await asyncio.wait_for(_packets_sent(sender, 20), 10)
             assert connection._pc.connectionState == "connected"
             assert len(history) == 0
         finally:
             await connection.close()
+
+
+async def _packets_sent(sender: RTCRtpSender, count: int) -> None:
+    # aiortc reports sends only through its stats: poll them until ``count`` went out.
+    while True:
+        stats = [s for s in (await sender.getStats()).values() if s.type == "outbound-rtp"]
+        if stats and stats[0].packetsSent >= count:
+            return
+        await asyncio.sleep(0.02)
 
 
 def test_nothing_to_change_is_harmless() -> None:
