@@ -134,6 +134,8 @@ class Client(abc.ABC):
     """One contender's session."""
 
     name = "?"
+    said_at = 0.0
+    """``perf_counter()`` when the last ``say()`` was asked (its clock's start)."""
 
     @abc.abstractmethod
     async def open(self, emu: Emulator) -> None: ...
@@ -314,7 +316,7 @@ class FloorClient(Client):
 
     async def say(self, text: str) -> tuple[float, float]:
         self._ids += 1
-        start = time.perf_counter()
+        start = self.said_at = time.perf_counter()
         response = say_response(text, f"r{self._ids}")
         await self._send({"type": "response.create", "response": response})
         first = None
@@ -410,7 +412,7 @@ class LiveloopClient(Client):
 
     async def say(self, text: str) -> tuple[float, float]:
         self._first = None
-        start = time.perf_counter()
+        start = self.said_at = time.perf_counter()
         await self.session.say(text)
         end = time.perf_counter()
         # The handle completes at response.done; the consumer may still be one step behind.
@@ -486,7 +488,7 @@ class SdkClient(Client):
 
     async def say(self, text: str) -> tuple[float, float]:
         self._ids += 1
-        start = time.perf_counter()
+        start = self.said_at = time.perf_counter()
         await self.conn.response.create(response=say_response(text, f"r{self._ids}"))  # type: ignore[arg-type]
         first = None
         while True:
@@ -585,7 +587,7 @@ class AgentsClient(Client):
         await self._until_raw(DONE)
 
     async def say(self, text: str) -> tuple[float, float]:
-        start = time.perf_counter()
+        start = self.said_at = time.perf_counter()
         await self._raw_send("response.create", response=say_response(text, "r"))
         first = None
         while True:

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -341,6 +342,22 @@ def ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
         return None
     return round(a / b, 3)
+
+
+def paired(differences: Sequence[float], digits: int = 3) -> dict[str, Any]:
+    """The median of per-trial differences (a contender minus the floor in the same trial)
+    with its 95% bootstrap interval. Load that slows both sides of a trial cancels out;
+    an interval that holds 0 means the difference is not resolved at this load."""
+    if not differences:
+        return {"n": 0}
+    rng = random.Random(0)
+    n = len(differences)
+    medians = sorted(statistics.median(rng.choices(differences, k=n)) for _ in range(2000))
+    return {
+        "n": n,
+        "median": round(statistics.median(differences), digits),
+        "ci95": [round(medians[50], digits), round(medians[1949], digits)],
+    }
 
 
 @dataclass

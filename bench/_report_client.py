@@ -225,9 +225,16 @@ def latency(rep: Report) -> None:
         "client's own last send, so a slower sender does not look faster; the two other "
         "clocks are shown for comparison (`from speech_stopped` includes the emulator "
         "decoding the utterance; `from last send` is the old, sender-biased one). `say`: "
-        "request -> first audio chunk in the app's hands (liveloop: `say()` -> first chunk "
-        "out of `audio_out()`). Added = the contender's p50/p95 minus the floor's p50/p95 "
-        f"in the same run ({fmt(doc.get('trials'))} trials, contenders alternating).",
+        "the contender's share of request -> first audio chunk in the app's hands (liveloop: "
+        "`say()` -> first chunk out of `audio_out()`): to the `response.create`'s arrival at "
+        "the emulator, plus from the first audio delta leaving the emulator (server stamps); "
+        "the emulator's time in between (`say, server`: the same message, the same work) "
+        "and the end-to-end time are shown too. Added = the contender's p50/p95 minus the "
+        "floor's p50/p95 "
+        f"in the same run ({fmt(doc.get('trials'))} trials, contenders alternating); "
+        "`paired` is the median of the per-trial differences to the floor with its 95% "
+        "bootstrap interval: an interval that holds 0 means the difference is noise at "
+        "this load, not a cost.",
         "",
     )
     clock = doc.get("clock") or {}
@@ -246,6 +253,8 @@ def latency(rep: Report) -> None:
     names = {
         "turn": "turn",
         "say": "say",
+        "say_end_to_end": "say, end to end",
+        "say_server": "say, server",
         "turn_from_speech_stopped": "turn from speech_stopped",
         "turn_from_last_send": "turn from last send (biased)",
     }
@@ -261,12 +270,24 @@ def latency(rep: Report) -> None:
                         ms.get("p95"),
                         r["added_p50_ms"],
                         r["added_p95_ms"],
+                        _paired(r.get("paired_added_ms")) if name != "floor" else "",
                     ]
                 )
                 if name != "floor" and metric in ("turn", "say"):
                     chart.setdefault(f"{metric} p50", {})[name + source] = r["added_p50_ms"]
                     chart.setdefault(f"{metric} p95", {})[name + source] = r["added_p95_ms"]
-    rep.table(["event", "contender", "p50 ms", "p95 ms", "added p50 ms", "added p95 ms"], rows)
+    rep.table(
+        [
+            "event",
+            "contender",
+            "p50 ms",
+            "p95 ms",
+            "added p50 ms",
+            "added p95 ms",
+            "paired: median difference [95% CI] ms",
+        ],
+        rows,
+    )
     if agents_note := skip_note(agents_doc):
         rep.add(f"openai-agents: {agents_note}", "")
     for metric in ("turn", "say"):
@@ -276,6 +297,14 @@ def latency(rep: Report) -> None:
             f"added latency ({metric}): ≤ 1 ms p50, ≤ 2 ms p95",
             "–" if r is None else f"{r['added_p50_ms']} / {r['added_p95_ms']} ms",
             ok,
-            "difference against the floor, same run",
+            "difference against the floor, same run; trial by trial: "
+            f"{_paired(None if r is None else r.get('paired_added_ms'))} ms (median [95% CI])",
         )
     rep.grouped_chart("latency.png", "Added latency vs the floor (ms)", chart)
+
+
+def _paired(p: dict[str, Any] | None) -> str:
+    if not p or not p.get("n"):
+        return "–"
+    low, high = p["ci95"]
+    return f"{p['median']} [{low}, {high}]"

@@ -31,7 +31,13 @@ def gemini(rep: Report) -> None:
         "messages; **sdk**: google-genai's `client.aio.live.connect`; **liveloop**: "
         '`liveloop.connect(provider="gemini")` with an `audio_out()` listener. CPU per server '
         "message over one long spoken reply; added latency from a typed turn (and `say()`) to "
-        "the first audio chunk, against the floor sending the same `clientContent`.",
+        "the first audio chunk in the app's hands, against the floor sending the same "
+        "`clientContent`, contenders rotating. The clock is each contender's own share, "
+        "between moments that are the same for all of them on one monotonic clock: its "
+        "request -> the request's arrival at the emulator, plus the first audio part leaving "
+        "the emulator -> the app holding it (`bench/_stamped_emulator.py`); the emulator's "
+        "time in between (the same messages, the same work) and the end-to-end time are "
+        "shown below it.",
         "",
     )
     per = get(doc, "per_message", "contenders") or {}
@@ -58,6 +64,19 @@ def gemini(rep: Report) -> None:
                 get(lat, f"{kind}/added_ms", "p95"),
             ]
             for kind in ("turn", "say")
+        ]
+        + [
+            [
+                f"{kind}: liveloop minus floor, rep by rep (median [95% CI])",
+                _paired(get(lat, f"{kind}/added_ms", "paired")),
+                "",
+            ]
+            for kind in ("turn", "say")
+        ]
+        + [
+            [f"{name} ({section.replace('_', ' ')})", v.get("median"), v.get("p95")]
+            for section in ("end_to_end", "server")
+            for name, v in (lat.get(section) or {}).items()
         ],
     )
     live, sdk = vs.get("liveloop"), vs.get("sdk")
@@ -77,7 +96,8 @@ def gemini(rep: Report) -> None:
             f"Gemini added latency ({kind}): ≤ 2 ms p50, ≤ 5 ms p95",
             f"{fmt(p50, 3)} / {fmt(p95, 3)} ms",
             _both(p50, p95, 2.0, 5.0),
-            "difference against the floor, same run",
+            "difference against the floor, same run; rep by rep: "
+            f"{_paired(get(lat, f'{kind}/added_ms', 'paired'))} ms (median [95% CI])",
         )
     rep.grouped_chart(
         "gemini.png",
@@ -94,15 +114,20 @@ def phone(rep: Report) -> None:
     rep.add(
         "Latency, side by side on one emulator at real-time pace with μ-law both ways: "
         "**direct** is a liveloop session over `openai/websocket`; **bridged** is the same "
-        "handler behind `liveloop-twilio`'s routes, called by a simulated Twilio caller and "
-        "measured to the first `media` message the caller receives. Cost: a real "
+        "app behind `liveloop-twilio`'s routes, called by a simulated Twilio caller, its "
+        "audio taken when the `media` message reaches the caller. A turn starts when the "
+        "user side sent the frame that completed the server's end-of-speech silence; "
+        "`say()` at the call. The `_legs` rows keep the legs the bridge sits on (caller "
+        "audio in to the session seeing the end of the turn, and the session's first audio "
+        "out to the caller) and leave out the provider's time to answer, which is the same "
+        "server on both paths but varies by tens of ms under load. Cost: a real "
         "`liveloop serve` process bridging concurrent calls whose callers stream 20 ms frames "
         "both ways while the assistant talks; its CPU over the window.",
         "",
     )
     lat = get(doc, "latency") or {}
     rows = []
-    for name in ("turn_ms", "say_ms"):
+    for name in ("turn_ms", "say_ms", "turn_legs_ms", "say_legs_ms"):
         entry = lat.get(name) or {}
         rows.append(
             [
@@ -137,12 +162,12 @@ def phone(rep: Report) -> None:
             ["share of real time the callers heard audio", cost.get("audio_heard_share")],
         ],
     )
-    for row in rows:
+    for row in rows[2:]:
         rep.target(
-            f"Twilio bridge added latency ({row[0]}): ≤ 2 ms p50, ≤ 5 ms p95",
+            f"Twilio bridge added latency ({row[0].removesuffix('_legs')}): ≤ 2 ms p50, ≤ 5 ms p95",
             f"{fmt(row[3])} / {fmt(row[6])} ms",
             _both(row[3], row[6], 2.0, 5.0),
-            "difference against the direct path, same run",
+            "difference against the direct path, same run (the bridge's legs)",
         )
     per_core = cost.get("calls_per_core")
     rep.target(
@@ -207,3 +232,10 @@ def telemetry(rep: Report) -> None:
         _below(ratio_on_off, 1.10),
         "ratio, same run",
     )
+
+
+def _paired(p: Any) -> str:
+    if not isinstance(p, dict) or not p.get("n"):
+        return "–"
+    low, high = p["ci95"]
+    return f"{p['median']} [{low}, {high}]"

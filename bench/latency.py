@@ -14,10 +14,18 @@
   utterance) and the old, sender-biased ``turn_from_last_send``.
 - ``say``: from the request (liveloop: ``session.say(text)``; the others send the same
   ``response.create``) to the first audio chunk in the app's hands (liveloop: out of
-  ``audio_out()``; floor and SDK: the first ``response.output_audio.delta``, decoded).
+  ``audio_out()``; floor and SDK: the first ``response.output_audio.delta``, decoded),
+  counting the contender's share only: request -> the ``response.create``'s arrival at the
+  emulator, plus the first audio delta leaving the emulator -> the app holding it (server
+  stamps). The emulator's time in between is the same work for every contender (they send
+  the same message) and is shown apart (``say_server``), with the end-to-end time
+  (``say_end_to_end``): the scheduler's noise in the emulator's process, on a shared
+  machine, otherwise lands on whichever contender happens to be waiting.
 
 Contenders alternate within every trial; the floor's p50/p95 is subtracted from each
-contender's p50/p95 of the same run ("added" latency).
+contender's p50/p95 of the same run ("added" latency). ``paired_added_ms`` tells cost from
+noise: the median of the per-trial differences to the floor, with its 95% bootstrap
+interval (an interval holding 0: not resolved at this load).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from _common import (
     emit,
     emulator,
     header,
+    paired,
     parser,
     percentile,
     pin_self,
@@ -43,6 +52,12 @@ from _common import (
 )
 
 SPEED = 4.0
+TURN_METRICS = {
+    "transcribed": "turn",
+    "stopped": "turn_from_speech_stopped",
+    "sent": "turn_from_last_send",
+}
+SAY_METRICS = {"client": "say", "wall": "say_end_to_end", "server": "say_server"}
 WORDS = ("hello", "book a table", "what time", "thanks", "yes please", "no", "seven", "okay")
 
 
@@ -109,31 +124,59 @@ async def main() -> int:
                     stop_after_append.append((stop["at"] - stop["last_append"]) * 1000)
             return out
 
+        async def say(name: str, text: str) -> dict[str, float]:
+            """ms from ``say()`` to the first audio chunk in the app's hands: end to end
+            (``wall``); the client's share (``client``: to the request's arrival at the
+            server, plus from the first audio leaving the server); the server's time in
+            between (``server``)."""
+            await asyncio.to_thread(_stamps, emu.base_url)  # forget earlier stamps
+            client = clients[name]
+            first, _ = await client.say(text)
+            out = {"wall": first * 1000}
+            stamps = {s["event"]: s["at"] for s in await asyncio.to_thread(_stamps, emu.base_url)}
+            if "request" in stamps and "first_audio" in stamps:
+                asked, delivered = client.said_at, client.said_at + first
+                out["client"] = stamps["request"] - asked + delivered - stamps["first_audio"]
+                out["client"] *= 1000
+                out["server"] = (stamps["first_audio"] - stamps["request"]) * 1000
+            return out
+
         for name in clients:  # warm-up
             await turn(name, "hello")
-            await clients[name].say("ok")
+            await say(name, "ok")
         clocks = {"transcribed": Samples(), "stopped": Samples(), "sent": Samples()}
-        say = Samples()
+        says = {"client": Samples(), "wall": Samples(), "server": Samples()}
         missing: dict[str, int] = {}
         order = list(clients)
+        # Per metric and contender: its value minus the floor's in the same trial.
+        diffs: dict[str, dict[str, list[float]]] = {}
         for trial in range(trials):
             rotated = order[trial % len(order) :] + order[: trial % len(order)]
             word = WORDS[trial % len(WORDS)]
+            this_trial: dict[str, dict[str, float]] = {}
             for name in rotated:
                 measured = await turn(name, word)
                 if "transcribed" not in measured:
                     missing[name] = missing.get(name, 0) + 1
                 for clock, value in measured.items():
                     clocks[clock].add(name, value)
-                first, _ = await clients[name].say(f"ok {trial}")
-                say.add(name, first * 1000)
+                    this_trial.setdefault(TURN_METRICS[clock], {})[name] = value
+                for clock, value in (await say(name, f"ok {trial}")).items():
+                    says[clock].add(name, value)
+                    this_trial.setdefault(SAY_METRICS[clock], {})[name] = value
+            for metric, values in this_trial.items():
+                for name, value in values.items():
+                    if "floor" in values:
+                        diff = value - values["floor"]
+                        diffs.setdefault(metric, {}).setdefault(name, []).append(diff)
         for client in clients.values():
             await client.close()
     doc["results"] = {
-        "turn": _metric(clocks["transcribed"]),
-        "say": _metric(say),
-        "turn_from_speech_stopped": _metric(clocks["stopped"]),
-        "turn_from_last_send": _metric(clocks["sent"]),
+        TURN_METRICS[clock]: _metric(samples, diffs.get(TURN_METRICS[clock], {}))
+        for clock, samples in clocks.items()
+    } | {
+        SAY_METRICS[clock]: _metric(samples, diffs.get(SAY_METRICS[clock], {}))
+        for clock, samples in says.items()
     }
     doc["clock"] = {
         "turn": "the emulator sent the turn's transcription -> the turn in the app's hands",
@@ -141,6 +184,10 @@ async def main() -> int:
         "app's hands (includes the emulator's decoding of the utterance)",
         "turn_from_last_send": "the client sent its last chunk -> the turn in the app's "
         "hands (biased: a slower sender starts its clock later)",
+        "say": "say() -> the response.create's arrival at the emulator, plus the first "
+        "audio delta leaving the emulator -> in the app's hands (the client's share)",
+        "say_end_to_end": "say() -> the first audio chunk in the app's hands",
+        "say_server": "the response.create's arrival -> the first audio delta leaving",
         "speech_stopped_after_last_append_ms": _rounded(stop_after_append),
         "turns_without_server_stamps": missing,
     }
@@ -159,7 +206,7 @@ def _rounded(values: list[float]) -> dict[str, float] | None:
     }
 
 
-def _metric(samples: Samples) -> dict[str, Any]:
+def _metric(samples: Samples, diffs: dict[str, list[float]]) -> dict[str, Any]:
     floor = samples.values.get("floor") or []
     f50, f95 = percentile(floor, 50), percentile(floor, 95)
     out: dict[str, Any] = {}
@@ -169,6 +216,7 @@ def _metric(samples: Samples) -> dict[str, Any]:
             "ms": samples.summaries(3)[name],
             "added_p50_ms": round(p50 - f50, 3),
             "added_p95_ms": round(p95 - f95, 3),
+            "paired_added_ms": paired(diffs.get(name, [])),
         }
     return out
 

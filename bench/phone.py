@@ -1,13 +1,16 @@
 """The Twilio Media Streams bridge: what it adds to a turn and to ``say()``, and what a call
 costs the server.
 
-Latency, side by side on one emulator (its own process, µ-law both ways, real-time pace):
-- direct: a liveloop session over ``openai/websocket``; the "user" streams tone speech in
-  20 ms frames; measured from the end of the user's speech (turn) or the ``say()`` call to
-  the first assistant audio the session delivers;
-- bridged: the same measures behind ``liveloop-twilio``'s routes (served by uvicorn in this
-  process), called by the simulated Twilio caller; measured to the first ``media`` message
-  the caller receives.
+Latency, side by side on one emulator (its own process, µ-law both ways, real-time pace),
+with the same app on both paths (it answers each turn, then says a line when quiet):
+- direct: a liveloop session over ``openai/websocket``; the user's 20 ms frames go into the
+  session and its audio is taken when the session delivers it;
+- bridged: the same app behind ``liveloop-twilio``'s routes (uvicorn in this process),
+  called by the simulated Twilio caller; audio taken when its ``media`` reaches the caller.
+Both clocks start at the same points: a turn at the moment the user side sent the frame
+that completed the server's end-of-speech silence (the server's ``speech_stopped``
+position, mapped to that side's send times), ``say()`` at the call; both end when a new
+response's first audio reaches the user side.
 Cost: a real ``liveloop serve`` process bridges N concurrent calls whose callers stream
 20 ms frames both ways while the assistant talks without a pause; the server's CPU time over
 the window gives CPU seconds per call-second and calls per core (µ-law passed through).
@@ -21,6 +24,7 @@ Run: ``uv run python bench/phone.py [--quick]``; prints one JSON document.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import socket
@@ -33,7 +37,7 @@ from typing import Any
 from _common import KEY, emit, emulator, header, parser, process_cpu_seconds, summary
 
 import liveloop
-from liveloop.events import AssistantAudio
+from liveloop.events import AssistantAudio, ResponseDone, UserSpeechStopped
 from liveloop.testing import _g711
 from liveloop.testing.phone import TwilioCaller
 
@@ -49,106 +53,157 @@ def _tone_ulaw(text: str) -> bytes:
     return _g711.pcm16_to_ulaw(tones.encode(text, 8000))
 
 
-async def _paced(session: liveloop.Session, audio: bytes) -> None:
-    next_at = time.monotonic()
-    for offset in range(0, len(audio), 160):
-        await session.send_audio(audio[offset : offset + 160])
-        next_at += 0.02
-        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+class _AppLog:
+    """What the app saw, on either path (``time.monotonic()`` unless said otherwise)."""
+
+    def __init__(self) -> None:
+        self.stopped_ms: list[int] = []
+        """The server's end of each user turn: its ``speech_stopped`` position on the
+        input audio's timeline (ms of audio since the session started)."""
+        self.stop_seen: list[float] = []  # when the session learnt each of those
+        self.audio_at: list[float] = []  # when the session delivered a response's first audio
+        self.said: list[float] = []  # each say() call
+        self.changed = asyncio.Event()
+
+    def note(self) -> None:
+        self.changed.set()
+
+    async def wait(self, entries: list[Any], count: int) -> None:
+        while len(entries) < count:
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), 20)
+
+
+async def _app(session: liveloop.Session, log: _AppLog) -> None:
+    """The same app on both paths: after each turn's reply it says one line, when quiet."""
+    done = asyncio.Event()
+
+    async def watch() -> None:
+        seen: set[str] = set()
+        async for event in session.events():
+            if isinstance(event, AssistantAudio) and event.response_id not in seen:
+                seen.add(event.response_id)
+                log.audio_at.append(time.monotonic())
+            elif isinstance(event, UserSpeechStopped) and event.audio_end_ms is not None:
+                log.stop_seen.append(time.monotonic())
+                log.stopped_ms.append(event.audio_end_ms)
+                log.note()
+            elif isinstance(event, ResponseDone):
+                done.set()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        while True:
+            done.clear()
+            await session.input()
+            await done.wait()  # the reply is generated; say() then starts no queue
+            await asyncio.sleep(0.5)
+            done.clear()
+            log.said.append(time.monotonic())
+            log.note()
+            session.say("one moment")
+            await done.wait()
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+
+
+def _ended_at(stopped_ms: int, sent_at: list[float]) -> float:
+    """When the user side sent the frame that completed the server's end-of-speech silence:
+    the turn's clock starts there on both paths (the server's own end of the turn, mapped
+    to the same sender clock), so neither the sender's pace nor its estimate biases it."""
+    return sent_at[max(0, math.ceil(stopped_ms / 20) - 1)]
+
+
+def _first_after(times: list[float], after: float) -> float:
+    return next(t for t in times if t > after)
+
+
+def _measures(log: _AppLog, sent_at: list[float], heard_at: list[float]) -> dict[str, list[float]]:
+    """Each turn and say(), whole and in legs (ms). ``heard_at``: when audio reached the
+    user side (direct: the session's delivery itself, so its ``out`` leg is 0).
+
+    ``turn_in``: the end of speech to the session learning the server's end of turn (the
+    caller's audio on its way in); ``out``: the session's first audio to the user side.
+    The provider's own time to answer (the rest) is the same server on both paths but
+    varies by tens of ms under load, so the bridge's share is ``turn_in + out`` compared."""
+    out: dict[str, list[float]] = {k: [] for k in ("turn", "turn_in", "turn_out", "say", "say_out")}
+    for ms, seen in zip(log.stopped_ms, log.stop_seen, strict=True):
+        t0 = _ended_at(ms, sent_at)
+        session_audio = _first_after(log.audio_at, seen)
+        heard = _first_after(heard_at, session_audio - 1e-6)
+        out["turn"].append((heard - t0) * 1000)
+        out["turn_in"].append((seen - t0) * 1000)
+        out["turn_out"].append((heard - session_audio) * 1000)
+    for said in log.said:
+        session_audio = _first_after(log.audio_at, said)
+        heard = _first_after(heard_at, session_audio - 1e-6)
+        out["say"].append((heard - said) * 1000)
+        out["say_out"].append((heard - session_audio) * 1000)
+    return out
 
 
 async def direct(base_url: str, reps: int) -> dict[str, list[float]]:
-    """Turn and say() latency of a direct WebSocket session (µ-law both ways)."""
-    turns: list[float] = []
-    says: list[float] = []
-    speech = _tone_ulaw(SPEECH)
-    silence = b"\xff" * 8 * 1200
+    """The app on a direct WebSocket session (µ-law both ways): the user's frames go into
+    the session, its audio is taken when the session delivers it."""
+    speech = _tone_ulaw(SPEECH) + b"\xff" * 8 * 1200
+    sent_at: list[float] = []
+    log = _AppLog()
     options = {"input_audio": ULAW, "output_audio": ULAW}
     async with liveloop.connect(api_key=KEY, base_url=base_url, **options) as session:
-        events = session.events()
-        seen: set[str] = set()  # responses whose audio came already
-
-        async def first_audio() -> float:
-            async for event in events:
-                if isinstance(event, AssistantAudio) and event.response_id not in seen:
-                    seen.add(event.response_id)
-                    return time.monotonic()
-            raise RuntimeError("the session ended")
-
-        for _ in range(reps):
-            await _paced(session, speech)
-            ended = time.monotonic()
-            pacing = asyncio.ensure_future(_paced(session, silence))
-            turns.append((await first_audio() - ended) * 1000)
-            await pacing
-            await session.interrupt()
-            said = time.monotonic()
-            session.say("one moment")
-            says.append((await first_audio() - said) * 1000)
-            await asyncio.sleep(1.0)  # let the reply end
-    return {"turn_ms": turns, "say_ms": says}
-
-
-def _first_media(
-    caller: TwilioCaller, start: int, offset: float, after: float | None
-) -> int | None:
-    """The first media message from ``received[start]`` that arrived after ``after``."""
-    if after is None:
-        return None
-    for index in range(start, len(caller.received)):
-        late = caller.received_at[index] + offset > after
-        if caller.received[index]["event"] == "media" and late:
-            return index
-    return None
+        app = asyncio.ensure_future(_app(session, log))
+        try:
+            for rep in range(reps):
+                next_at = time.monotonic()
+                for offset in range(0, len(speech), 160):
+                    await session.send_audio(speech[offset : offset + 160])
+                    sent_at.append(time.monotonic())
+                    next_at += 0.02
+                    await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                await log.wait(log.said, rep + 1)
+                await asyncio.sleep(1.0)  # the line is said
+        finally:
+            app.cancel()
+            await asyncio.gather(app, return_exceptions=True)
+    return _measures(log, sent_at, log.audio_at)
 
 
 async def bridged(base_url: str, reps: int) -> dict[str, list[float]]:
-    """The same measures through the bridge, to the first media message Twilio would get."""
+    """The same app and measures behind the bridge: the caller's frames are sent by the
+    simulated Twilio caller, the audio taken when its ``media`` message reaches it."""
     from starlette.applications import Starlette
 
     from liveloop_serve import serving
     from liveloop_twilio.routes import TwilioRoutes
 
-    said_at: list[float] = []
+    log = _AppLog()
     app = liveloop.App()
 
     @app.session("bench")
     async def handler(session: liveloop.Session) -> None:
-        while True:
-            await session.input()
-            await asyncio.sleep(1.5)
-            await session.interrupt()
-            said_at.append(time.monotonic())
-            session.say("one moment")
+        await _app(session, log)
 
     routes = TwilioRoutes(
         app, auth_token=TOKEN, session_options={"api_key": KEY, "base_url": base_url}
     )
-    turns: list[float] = []
-    says: list[float] = []
-    speech_s = len(_tone_ulaw(SPEECH)) / 8000
     async with (
         serving(Starlette(routes=routes.routes())) as url,
         TwilioCaller(f"{url}/phone/twilio/bench", auth_token=TOKEN) as caller,
     ):
         offset = time.monotonic() - caller.now()  # the caller's clock -> monotonic
         for rep in range(reps):
-            start = len(caller.received)
-            await caller.speak(SPEECH, silence_ms=1200, wait=False)
-            ended = time.monotonic() + speech_s
-            while (first := _first_media(caller, start, offset, ended)) is None:
-                await caller.wait_for("media", timeout=20)
-            turns.append((caller.received_at[first] + offset - ended) * 1000)
-            while len(said_at) <= rep:
-                await caller.wait_for("clear", timeout=20)
-            said = said_at[rep]
-            while (first := _first_media(caller, start, offset, said)) is None:
-                await caller.wait_for("media", timeout=20)
-            says.append((caller.received_at[first] + offset - said) * 1000)
+            await caller.speak(SPEECH, silence_ms=1200)
+            await log.wait(log.said, rep + 1)
             await asyncio.sleep(1.0)
         await caller.hang_up()
     await routes.aclose()
-    return {"turn_ms": turns, "say_ms": says}
+    sent_at = [t + offset for t in caller.sent_at]
+    heard_at = [
+        t + offset
+        for t, message in zip(caller.received_at, caller.received, strict=True)
+        if message["event"] == "media"
+    ]
+    return _measures(log, sent_at, heard_at)
 
 
 APP = f"""
@@ -227,6 +282,27 @@ async def cost(base_url: str, calls: int, seconds: float) -> dict[str, Any]:
     }
 
 
+def _compared(
+    direct_runs: dict[str, list[float]], bridged_runs: dict[str, list[float]]
+) -> list[tuple[str, list[float], list[float]]]:
+    """What is compared: the whole turn and say(), and the legs the bridge sits on (the
+    caller's audio in, the assistant's out; the provider's answer between them left out)."""
+
+    def legs(runs: dict[str, list[float]], *names: str) -> list[float]:
+        return [sum(values) for values in zip(*(runs[n] for n in names), strict=True)]
+
+    return [
+        ("turn_ms", direct_runs["turn"], bridged_runs["turn"]),
+        ("say_ms", direct_runs["say"], bridged_runs["say"]),
+        (
+            "turn_legs_ms",
+            legs(direct_runs, "turn_in", "turn_out"),
+            legs(bridged_runs, "turn_in", "turn_out"),
+        ),
+        ("say_legs_ms", direct_runs["say_out"], bridged_runs["say_out"]),
+    ]
+
+
 async def main() -> None:
     args = parser(__doc__ or "").parse_args()
     reps = args.reps or (2 if args.quick else 8)
@@ -235,11 +311,8 @@ async def main() -> None:
         direct_runs = await direct(emu.base_url, reps)
         bridged_runs = await bridged(emu.base_url, reps)
         latency: dict[str, Any] = {}
-        for name in ("turn_ms", "say_ms"):
-            entry = {
-                "direct": summary(direct_runs[name], 1),
-                "bridged": summary(bridged_runs[name], 1),
-            }
+        for name, direct_ms, bridged_ms in _compared(direct_runs, bridged_runs):
+            entry = {"direct": summary(direct_ms, 1), "bridged": summary(bridged_ms, 1)}
             for stat, key in (("median", "added_p50_ms"), ("p95", "added_p95_ms")):
                 entry[key] = round(entry["bridged"][stat] - entry["direct"][stat], 1)
             latency[name] = entry

@@ -1,18 +1,29 @@
-"""Feature flags: what a provider codec or a transport can do, and so what a pair can do."""
+"""Feature flags: what a provider codec or a transport can do, and so what a pair can do.
+
+A plain frozen dataclass: plugins declare their features in code when they register
+(``liveloop capabilities``, the start of every session), and building a pydantic model
+class and its validator there was about half of that command's time. A declaration that
+is not what the fields say is a ``TypeError`` naming the field when the plugin loads.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass, fields
+from typing import Any, Literal, get_args
 
 __all__ = ["Features"]
 
 Interruption = Literal["none", "client_truncates", "server_truncates"]
 MediaPath = Literal["none", "events", "track", "direct"]
 
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "interruption": get_args(Interruption),
+    "media": get_args(MediaPath),
+}
 
-class Features(BaseModel):
+
+@dataclass(frozen=True)
+class Features:
     """Truthful flags for one provider codec, one transport, or one provider/transport pair.
 
     - ``audio_in`` / ``audio_out``: user audio reaches the provider / assistant audio
@@ -31,8 +42,6 @@ class Features(BaseModel):
     - ``audio_formats``: the formats the audio can be exchanged in (e.g. ``pcm16``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     audio_in: bool = False
     audio_out: bool = False
     text: bool = False
@@ -44,6 +53,29 @@ class Features(BaseModel):
     sideband: bool = False
     media: MediaPath = "none"
     audio_formats: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A declaration is code, not user input: say which field is wrong, coerce nothing
+        # but a list of formats (written as a list, meant as the tuple).
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name in _CHOICES:
+                if value not in _CHOICES[spec.name]:
+                    _wrong(spec.name, value, " or ".join(map(repr, _CHOICES[spec.name])))
+            elif spec.name == "audio_formats":
+                if isinstance(value, str) or not isinstance(value, tuple | list):
+                    _wrong(spec.name, value, "a tuple of format names")
+                if not all(isinstance(fmt, str) for fmt in value):
+                    _wrong(spec.name, value, "a tuple of format names")
+                object.__setattr__(self, "audio_formats", tuple(value))
+            elif not isinstance(value, bool):
+                _wrong(spec.name, value, "True or False")
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (formats as a list), fields in declaration order."""
+        out = {spec.name: getattr(self, spec.name) for spec in fields(self)}
+        out["audio_formats"] = list(self.audio_formats)
+        return out
 
     def combine(self, transport: Features) -> Features:
         """The features of a pair: what this provider codec and ``transport`` both support.
@@ -66,3 +98,7 @@ class Features(BaseModel):
             media=transport.media,
             audio_formats=formats,
         )
+
+
+def _wrong(name: str, value: object, expected: str) -> None:
+    raise TypeError(f"Features.{name}: expected {expected}, got {value!r}")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from .errors import ConfigError, PluginError, UnsupportedTransport
 from .features import Features
@@ -14,10 +13,12 @@ from .specs import ProviderSpec, TransportSpec
 __all__ = ["Capability", "capabilities", "default_provider", "install_hint", "resolve"]
 
 
-class Capability(BaseModel):
-    """One supported pair: who implements it, at which version, with which features."""
+@dataclass(frozen=True)
+class Capability:
+    """One supported pair: who implements it, at which version, with which features.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    Built by :func:`capabilities` from the registered specs (a plain dataclass: listing
+    the pairs builds no model class or validator)."""
 
     provider: str
     transport: str
@@ -30,7 +31,16 @@ class Capability(BaseModel):
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return self.model_dump(mode="json")
+        return {
+            "provider": self.provider,
+            "transport": self.transport,
+            "plugin": self.plugin,
+            "version": self.version,
+            "provider_plugin": self.provider_plugin,
+            "provider_version": self.provider_version,
+            "features": self.features.as_dict(),
+            "description": self.description,
+        }
 
 
 def capabilities(manager: PluginManager | None = None) -> list[Capability]:

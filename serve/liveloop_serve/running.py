@@ -47,11 +47,16 @@ def _listen(host: str, port: int) -> socket.socket:
     # uvicorn reports a bind error with a traceback and exits from inside its task.
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family)
+        listening = socket.create_server((host, port), family=family)
     except (OSError, OverflowError) as exc:
         errno = getattr(exc, "errno", None)
         reason = os.strerror(errno) if errno else str(exc)
         raise ServeError(f"cannot listen on {host}:{port}: {reason}") from None
+    # Accepted connections inherit it: asyncio sets TCP_NODELAY only on sockets made with
+    # proto=IPPROTO_TCP (create_server's have proto 0), and with Nagle on, a small frame
+    # sent right after another waits for the peer's delayed ACK (about 40 ms on Linux).
+    listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return listening
 
 
 @asynccontextmanager

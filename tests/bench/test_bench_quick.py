@@ -56,10 +56,14 @@ def test_latency() -> None:
     doc = run_bench("latency")
     # The turn's clock starts at the emulator (server-side stamps), for every contender.
     assert not doc["clock"]["turns_without_server_stamps"]
-    for metric in ("turn", "say", "turn_from_speech_stopped", "turn_from_last_send"):
+    metrics = ("turn", "say", "say_end_to_end", "say_server")
+    for metric in (*metrics, "turn_from_speech_stopped", "turn_from_last_send"):
         for name in ("floor", "liveloop", "sdk"):
             result = doc["results"][metric][name]
             assert {"ms", "added_p50_ms", "added_p95_ms"} <= result.keys()
+            # Per-trial differences to the floor: one per trial, with an interval.
+            pairs = result["paired_added_ms"]
+            assert pairs["n"] == doc["trials"] and len(pairs["ci95"]) == 2
 
 
 def test_startup() -> None:
@@ -154,13 +158,20 @@ def test_gemini() -> None:
     per = doc["per_message"]
     assert {"floor", "sdk", "liveloop"} <= per["contenders"].keys()
     assert per["messages_per_reply"] > 0
+    latency = doc["latency_ms"]
     for kind in ("turn", "say"):
-        assert {"p50", "p95"} <= doc["latency_ms"][f"{kind}/added_ms"].keys()
+        assert {"p50", "p95", "paired"} <= latency[f"{kind}/added_ms"].keys()
+        assert latency[f"{kind}/added_ms"]["paired"]["n"] > 0
+    # Every contender's request and first audio were stamped by the emulator (the clock of
+    # its share), including the google-genai SDK's snake_case client_content.
+    for key in ("turn/floor", "turn/sdk", "turn/liveloop", "say/floor", "say/liveloop"):
+        assert latency[key]["n"] == latency["end_to_end"][key]["n"] > 0
+        assert latency["server"][key]["n"] > 0
 
 
 def test_phone() -> None:
     doc = run_bench("phone", timeout=240)
-    for name in ("turn_ms", "say_ms"):
+    for name in ("turn_ms", "say_ms", "turn_legs_ms", "say_legs_ms"):
         entry = doc["latency"][name]
         assert {"direct", "bridged", "added_p50_ms", "added_p95_ms"} <= entry.keys()
     assert doc["cost"]["calls_per_core"] > 0

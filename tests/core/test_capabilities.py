@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 import pytest
 
@@ -16,7 +16,7 @@ from liveloop.plugin import Features, PluginManager
 if TYPE_CHECKING:
     from .conftest import FakePluginFactory, ProviderFactory, TransportFactory
 
-BOOLEAN_FLAGS = [name for name, field in Features.model_fields.items() if field.annotation is bool]
+BOOLEAN_FLAGS = [name for name, kind in get_type_hints(Features).items() if kind is bool]
 
 
 def _pairs(manager: PluginManager) -> list[str]:
@@ -255,6 +255,32 @@ def test_audio_formats_are_the_intersection_in_transport_order() -> None:
 
     assert provider.combine(transport).audio_formats == ("g711_alaw", "pcm16")
     assert provider.combine(Features(audio_formats=("opus",))).audio_formats == ()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("interruption", "sometimes", "'none' or 'client_truncates' or 'server_truncates'"),
+        ("media", "rtp", "'none' or 'events' or 'track' or 'direct'"),
+        ("tools", "yes", "True or False"),
+        ("audio_formats", "pcm16", "a tuple of format names"),
+        ("audio_formats", ("pcm16", 16000), "a tuple of format names"),
+    ],
+)
+def test_a_wrong_declaration_names_its_field(field: str, value: Any, expected: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        Features(**{field: value})
+    assert str(caught.value) == f"Features.{field}: expected {expected}, got {value!r}"
+
+
+def test_declared_formats_are_a_tuple_and_features_are_frozen() -> None:
+    features = Features(audio_formats=["pcm16"])  # type: ignore[arg-type]
+    assert features.audio_formats == ("pcm16",)
+    assert hash(features) == hash(Features(audio_formats=("pcm16",)))
+    with pytest.raises(AttributeError):
+        features.text = True  # type: ignore[misc]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'telepathy'"):
+        Features(telepathy=True)  # type: ignore[call-arg]
 
 
 def test_matrix_reports_combined_features(

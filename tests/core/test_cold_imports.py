@@ -3,8 +3,8 @@ capabilities of the install: only what that work needs (start-up time is mostly 
 
 A WebSocket session needs no command line (click), no WebRTC stack (aiortc, PyAV), no
 numpy, no web server, no other provider's codec, and no structlog while it writes no log
-line. ``liveloop capabilities`` needs no event loop, no event, action or config model and
-no structlog.
+line. ``liveloop capabilities`` needs no command-line library (click), no event loop, no
+pydantic (so no event, action or config model) and no structlog.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ NOT_FOR_A_WEBSOCKET_SESSION = (
 
 NOT_FOR_CAPABILITIES = (
     "asyncio",
+    "click",
+    "pydantic",
     "structlog",
     "websockets",
     "aiortc",
@@ -100,10 +102,10 @@ async def test_a_websocket_session_imports_only_what_it_uses(emulator: Emulator)
     assert sorted(name for name in NOT_FOR_A_WEBSOCKET_SESSION if name in loaded) == []
 
 
-async def test_listing_capabilities_imports_no_model_loop_or_logging_library() -> None:
+async def test_listing_capabilities_imports_no_click_model_loop_or_logging_library() -> None:
     loaded = await _modules(CAPABILITIES, stream="stderr")
 
-    assert {"click", "liveloop.matrix", "liveloop_openai.plugin"} <= loaded
+    assert {"liveloop.matrix", "liveloop_openai.plugin"} <= loaded
     assert sorted(name for name in NOT_FOR_CAPABILITIES if name in loaded) == []
 
 

@@ -122,7 +122,7 @@ def test_discovered_in_process(fakeplug: Path, monkeypatch: pytest.MonkeyPatch) 
     assert row.version == "1.2.3"
     assert (row.provider_plugin, row.provider_version) == ("fakeplug", "1.2.3")
     assert row.description == "a fake transport"
-    assert row.features.model_dump(mode="json") == EXPECTED_FEATURES
+    assert row.features.as_dict() == EXPECTED_FEATURES
     info = {p.name: p for p in manager.plugins()}["fake"]
     assert (info.distribution, info.version, info.error) == ("fakeplug", "1.2.3", None)
     assert info.hooks == ("register_providers", "register_transports")

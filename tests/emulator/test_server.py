@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 import pytest
 from openai import AsyncOpenAI
 from websockets.asyncio.client import ClientConnection
@@ -127,6 +129,19 @@ async def test_base_urls_and_default_session(emulator: Emulator) -> None:
         "speed": 1.0,
     }
     assert created["expires_at"] > time.time()
+
+
+async def test_accepted_connections_send_without_nagle(emulator: Emulator) -> None:
+    # With Nagle on, an event sent right after another waited for the client's delayed
+    # ACK (about 40 ms on Linux) whenever the client had nothing to send meanwhile.
+    async with raw(emulator) as ws:
+        client = ws.transport.get_extra_info("sockname")
+        here = psutil.Process()
+        (accepted,) = [
+            c for c in here.net_connections("tcp") if c.raddr and tuple(c.raddr) == client
+        ]
+        with socket.socket(fileno=os.dup(accepted.fd)) as server_side:
+            assert server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
 async def test_shutdown_with_an_open_session_is_prompt() -> None:

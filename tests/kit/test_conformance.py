@@ -51,6 +51,7 @@ feature of openai/websocket, with some of the provider's frames dropped on the w
 the audio formats of the session dropped on the way out, a close() that does nothing, or
 a claim that the server truncates on barge-in (over WebSocket it does not)."""
 
+import dataclasses
 import json
 
 import liveloop
@@ -122,7 +123,7 @@ class FilteredConnector:
         return FilteredConnection(await WebSocketConnector().open(config), *self._options)
 
 
-SERVER_TRUNCATES = FEATURES.model_copy(update={"interruption": "server_truncates"})
+SERVER_TRUNCATES = dataclasses.replace(FEATURES, interruption="server_truncates")
 DOUBLES = (
     ("silent", FilteredConnector(keep=without_audio), FEATURES),
     ("toolless", FilteredConnector(keep=without_calls), FEATURES),
@@ -145,11 +146,13 @@ def register_transports(register):
 LOSSY_PLUGIN = '''
 """A transport claiming an audio format (opus) that the openai codec does not speak."""
 
+import dataclasses
+
 import liveloop
 from liveloop_openai_websocket import WebSocketConnector
 from liveloop_openai_websocket.plugin import FEATURES
 
-OPUS = FEATURES.model_copy(update={"audio_formats": ("pcm16", "opus")})
+OPUS = dataclasses.replace(FEATURES, audio_formats=("pcm16", "opus"))
 
 
 @liveloop.plugin.hookimpl

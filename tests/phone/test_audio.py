@@ -7,7 +7,7 @@ import pytest
 from liveloop import AudioFormat
 from liveloop.testing import _g711
 from liveloop_emulator import tones
-from liveloop_twilio.audio import CALL_FORMAT, Transcoder
+from liveloop_twilio.audio import CALL_FORMAT, FRAME_BYTES, SILENCE, Transcoder, is_loud
 
 TEXT = "press one for the front desk, two for rooms."
 
@@ -40,3 +40,15 @@ def test_ulaw_passes_through_untouched() -> None:
     assert codec.passthrough
     assert codec.to_provider(frame) is frame
     assert codec.to_call(frame) is frame
+
+
+def test_speech_frames_are_loud_and_line_silence_is_not() -> None:
+    # The bridge appends frame by frame where the level changes (see bridge.py).
+    speech = _g711.pcm16_to_ulaw(tones.encode(TEXT, 8000))
+    frames = [speech[i : i + FRAME_BYTES] for i in range(0, len(speech), FRAME_BYTES)]
+    assert sum(map(is_loud, frames)) > len(frames) * 3 // 4
+    assert not is_loud(SILENCE * FRAME_BYTES)
+    hiss = _g711.pcm16_to_ulaw(
+        b"".join(n.to_bytes(2, "little", signed=True) for n in [40, -40] * 80)
+    )
+    assert not is_loud(hiss)  # -58 dBFS: a line's idle noise

@@ -4,6 +4,7 @@ this process (a sideband to a browser's call), and work as before where it does.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -13,13 +14,12 @@ from liveloop.session import Session
 
 from .conftest import CAPABILITY, FakeConnection, PassThroughCodec
 
-SIDEBAND = CAPABILITY.model_copy(
-    update={
-        "transport": "sideband",
-        "features": CAPABILITY.features.model_copy(
-            update={"audio_in": False, "audio_out": False, "sideband": True, "media": "direct"}
-        ),
-    }
+SIDEBAND = dataclasses.replace(
+    CAPABILITY,
+    transport="sideband",
+    features=dataclasses.replace(
+        CAPABILITY.features, audio_in=False, audio_out=False, sideband=True, media="direct"
+    ),
 )
 
 

@@ -7,6 +7,7 @@ import asyncio
 import io
 import os
 import resource
+import socket
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from starlette.requests import Request
 import liveloop
 from liveloop_emulator import Emulator
 from liveloop_serve import create_app, serving
+from liveloop_serve.running import _listen
 
 from .conftest import KEY, real_offer
 from .procs import ServeProcess, app_module
@@ -155,3 +157,15 @@ async def test_a_client_that_vanishes_mid_body_is_answered_quietly() -> None:
     output = buf.getvalue()
     assert "went away while sending the body" in output
     assert "Traceback" not in output and "[error" not in output
+
+
+def test_the_listening_socket_turns_nagle_off_for_its_connections() -> None:
+    # `liveloop serve` binds its socket itself; asyncio sets TCP_NODELAY only on sockets
+    # made with proto=IPPROTO_TCP, so on the asyncio loop its connections kept Nagle on: a
+    # small frame right after another (a Twilio media message after a mark, an event after
+    # an event) waited for the peer's delayed ACK, about 40 ms. Connections inherit it.
+    with _listen("127.0.0.1", 0) as listening:
+        client = socket.create_connection(listening.getsockname())
+        accepted, _ = listening.accept()
+        with client, accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)

@@ -71,6 +71,8 @@ class Link:
         self._outbox: deque[Queued] = deque()
         self._restore: deque[Action] = deque()
         self._wake = asyncio.Event()
+        self._checked_codec: EventCodec | None = None
+        self._local: LocalEvents | None = None
         self._lost: asyncio.Future[ConnectionLost] = asyncio.get_running_loop().create_future()
 
     @property
@@ -230,14 +232,24 @@ class Link:
                     self._lose(connection, exc)
                     continue
                 self._sent(action, restoring)
-                if isinstance(codec, LocalEvents):
+                local = self._local_events(codec)
+                if local is not None:
                     # Events the codec made itself (what its provider never confirms).
-                    for event in codec.take_local_events():
+                    for event in local.take_local_events():
                         self._dispatch(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             await self._failed("session writer failed", exc)
+
+    def _local_events(self, codec: EventCodec) -> LocalEvents | None:
+        # Asked once per codec: isinstance against a runtime-checkable protocol walks the
+        # protocol's members on every call (tens of µs on Python 3.11), and this ran after
+        # every action sent, holding up the reader behind a say() or respond().
+        if codec is not self._checked_codec:
+            self._checked_codec = codec
+            self._local = codec if isinstance(codec, LocalEvents) else None
+        return self._local
 
     def _sent(self, action: Action, restoring: bool) -> None:
         if restoring:

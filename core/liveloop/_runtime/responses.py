@@ -89,11 +89,9 @@ class Responses:
 
     def request(self, action: CreateResponse, kind: Kind, speech: Speech | None = None) -> None:
         """Queue a response request."""
-        request_id = f"r{self._ctx.next_id()}"
-        metadata = {**action.metadata, REQUEST_KEY: request_id}
-        request = Request(
-            request_id, action.model_copy(update={"metadata": metadata}), kind, speech
-        )
+        # The request's id goes into the action's metadata when it is sent, with its event
+        # id: one pydantic copy of the action per send instead of two.
+        request = Request(f"r{self._ctx.next_id()}", action, kind, speech)
         self._pending.append(request)
         self.pump()
 
@@ -125,7 +123,9 @@ class Responses:
         self._in_flight = request
         loop = asyncio.get_running_loop()
         request.watchdog = loop.call_later(RESPONSE_START_TIMEOUT, self._never_started, request)
-        self._link.send(request.action.model_copy(update={"event_id": request.event_id}))
+        metadata = {**request.action.metadata, REQUEST_KEY: request.id}
+        update = {"metadata": metadata, "event_id": request.event_id}
+        self._link.send(request.action.model_copy(update=update))
         self._update_idle()
 
     def cancel(self, speech: Speech) -> bool:

@@ -90,6 +90,9 @@ class TwilioCaller:
         """When each of ``received`` arrived (seconds after the stream started)."""
         self.violations: list[str] = []
         """Messages Twilio would refuse (error 31924), described."""
+        self.sent_at: list[float] = []
+        """When each caller ``media`` frame went out (caller clock): chunk ``i + 1`` at
+        ``sent_at[i]``."""
         self.media_sizes: list[int] = []
         """Bytes of audio in each ``media`` message the server sent."""
         self.clears: list[float] = []
@@ -327,6 +330,7 @@ class TwilioCaller:
                 await self._send({"event": "media", "streamSid": self.stream_sid, "media": media})
             except self._websockets.ConnectionClosed:
                 return
+            self.sent_at.append(self.now())
             next_at += FRAME_MS / 1000
             await asyncio.sleep(max(0.0, next_at - self._loop.time()))
 

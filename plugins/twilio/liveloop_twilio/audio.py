@@ -18,13 +18,21 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import audioop
 
-__all__ = ["CALL_FORMAT", "FRAME_BYTES", "FRAME_MS", "SILENCE", "Transcoder"]
+__all__ = ["CALL_FORMAT", "FRAME_BYTES", "FRAME_MS", "SILENCE", "Transcoder", "is_loud"]
 
 CALL_FORMAT = AudioFormat(encoding="g711_ulaw", rate=8000)
 """The call's audio on a Twilio Media Stream."""
 FRAME_MS = 20
 FRAME_BYTES = 160  # 20 ms of µ-law at 8 kHz
 SILENCE = b"\xff"  # µ-law zero
+LOUD_RMS = 164
+"""A frame's RMS level (PCM16) from which it may be speech: -46 dBFS, under a quiet
+talker on a phone line and over a line's idle noise."""
+
+
+def is_loud(ulaw: bytes) -> bool:
+    """Whether a µ-law frame's level may be speech (see :data:`LOUD_RMS`)."""
+    return audioop.rms(audioop.ulaw2lin(ulaw, 2), 2) >= LOUD_RMS
 
 
 class _Direction:

@@ -1,11 +1,16 @@
 """One bridged call: a Twilio Media Stream on one side, a provider session on the other.
 
-Caller audio (µ-law frames) goes to the session in 100 ms appends (transcoded only for a
-provider that does not take µ-law): an append per 20 ms frame costs five times the encoding
-and messages. Assistant audio goes back to Twilio in whole 20 ms frames, each followed by a
-mark; the marks Twilio echoes tell the session what the caller heard (``session.played``),
-so barge-in truncates each item to what was heard and ``say()`` completes when its audio
-was heard. When the session cuts the assistant off (the caller's speech, ``interrupt()``, a
+Caller audio (µ-law frames) goes to the session in 100 ms appends while it is steady
+(transcoded only for a provider that does not take µ-law): an append per 20 ms frame costs
+five times the messages. Where the provider's turn detection decides something, it goes
+frame by frame instead: from the first quiet frame after speech for two seconds (so the
+end-of-speech silence completes at the provider when it does at the caller, not up to
+80 ms later) and for the first 200 ms of speech (so barge-in starts as soon).
+
+Assistant audio goes back to Twilio in whole 20 ms frames, each followed by a mark; the
+marks Twilio echoes tell the session what the caller heard (``session.played``), so
+barge-in truncates each item to what was heard and ``say()`` completes when its audio was
+heard. When the session cuts the assistant off (the caller's speech, ``interrupt()``, a
 key press while it talks) the bridge clears Twilio's buffer, even when the provider had
 long finished generating, and starts a new mark generation.
 """
@@ -26,7 +31,7 @@ import liveloop
 from liveloop import get_logger
 from liveloop.events import AssistantAudio, Dtmf, Interrupted, ResponseDone
 
-from .audio import Transcoder
+from .audio import Transcoder, is_loud
 from .ledger import Frame, PlaybackLedger
 
 __all__ = ["MAX_MESSAGE_BYTES", "Bridge"]
@@ -34,7 +39,9 @@ __all__ = ["MAX_MESSAGE_BYTES", "Bridge"]
 MAX_MESSAGE_BYTES = 64 * 1024
 """Largest message accepted from Twilio (a 20 ms media message is about 400 bytes)."""
 _EARLY_FRAMES = 250  # caller audio kept while the session opens (5 s)
-_APPEND_FRAMES = 5  # caller frames per append to the provider (100 ms)
+_APPEND_FRAMES = 5  # caller frames per append to the provider while steady (100 ms)
+_LIVE_QUIET_FRAMES = 100  # quiet frames after speech appended one by one (2 s)
+_LIVE_LOUD_FRAMES = 10  # frames of new speech appended one by one (200 ms)
 
 _log = get_logger("liveloop.twilio")
 
@@ -52,6 +59,8 @@ class Bridge:
         """Why the stream ended: ``"stop"``, ``"closed"`` or ``None`` (still open)."""
         self._early: list[bytes] = []
         self._upstream: list[bytes] = []  # caller audio not yet appended to the session
+        self._loud = False  # the caller's last frame may be speech
+        self._run = _LIVE_QUIET_FRAMES  # frames since it changed (the call starts steady)
         self._reported: tuple[str, int] = ("", 0)  # the newest session.played() report
         self._send_lock = asyncio.Lock()
         # Outgoing messages are built from fixed pieces: json.dumps per 20 ms frame (two
@@ -120,7 +129,12 @@ class Bridge:
                 self._early.append(audio)
             return
         self._upstream.append(audio)
-        if len(self._upstream) >= _APPEND_FRAMES:
+        loud = is_loud(payload)
+        if loud != self._loud:
+            self._loud, self._run = loud, 0
+        self._run += 1
+        live = self._run <= (_LIVE_LOUD_FRAMES if loud else _LIVE_QUIET_FRAMES)
+        if live or len(self._upstream) >= _APPEND_FRAMES:
             await self._flush_upstream()
 
     async def _flush_upstream(self) -> None:
