@@ -21,6 +21,7 @@ HEAVY = (
     "liveloop_openai.codec",
     "liveloop_gemini.codec",
     "liveloop_openai_websocket.connection",
+    "liveloop_websocket",
 )
 
 PROBE = """
