@@ -5,7 +5,7 @@ from __future__ import annotations
 import binascii
 import json
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from .actions import Action
 from .config import SessionConfig
@@ -22,6 +22,7 @@ __all__ = [
     "EventCodec",
     "LocalEvents",
     "Resumable",
+    "UntimedSpeech",
     "assistant_audio",
     "assistant_text_delta",
     "assistant_transcript_delta",
@@ -76,6 +77,20 @@ class Resumable(Protocol):
     def resume_with(self, handle: str) -> None:
         """Make the next session configuration resume the session ``handle`` names."""
         ...
+
+
+@runtime_checkable
+class UntimedSpeech(Protocol):
+    """A codec whose provider detects turns in the user's audio but never says where in
+    that audio the speech began and ended (optional): its speech events and turns carry
+    no ``audio_start_ms`` / ``audio_end_ms``.
+
+    The runtime then cuts ``turn.audio`` at turn boundaries: a spoken turn gets the user
+    audio sent since the previous spoken turn ended, up to its
+    :class:`~liveloop.events.UserSpeechStopped` (the point the codec knows it ended).
+    """
+
+    untimed_speech: Literal[True]
 
 
 CodecFactory = Callable[[SessionConfig], EventCodec]

@@ -49,8 +49,8 @@ _SECRET_TEXT = re.compile(
     r"(?P<sk>\bsk-[A-Za-z0-9_\-]{4,})"
     r"|(?P<ek>\bek_[A-Za-z0-9_\-]{4,})"
     r"|(?P<bearer>\b[Bb]earer\s+[^\s'\",}]+)"
-    # Google API keys, and any key carried as a URL's ``key=`` parameter.
-    r"|(?P<google>\bAIza[A-Za-z0-9_\-]{4,})"
+    # Keys of the "AIza…" shape, and any key carried as a URL's ``key=`` parameter.
+    r"|(?P<aiza>\bAIza[A-Za-z0-9_\-]{4,})"
     r"|(?P<query>[?&]key=)[^\s&'\",#]+"
     # A key carried in a WebSocket subprotocol, as browsers must: "<vendor>-api-key.<key>".
     r"|(?P<subproto>\b[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*-api-key\.)[^\s'\",]+"
@@ -72,7 +72,7 @@ def _mask_text(match: re.Match[str]) -> str:
         return "ek_" + MASK
     if kind == "bearer":
         return "Bearer " + MASK
-    if kind == "google":
+    if kind == "aiza":
         return "AIza" + MASK
     if kind == "query":
         return match.group("query") + MASK

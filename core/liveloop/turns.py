@@ -19,7 +19,8 @@ class SessionTurn(BaseModel):
       keys pressed on a phone call (``text`` is the digits; see ``dtmf_turns``).
     - ``item_id``: the provider's conversation item for the turn.
     - ``audio``: PCM16 of the utterance when the user's audio went through this process
-      (``send_audio``), else ``None``; ``audio_format`` describes it.
+      (``send_audio``), else ``None``; ``audio_format`` describes it. A provider that
+      gives no speech timing gets the audio sent since the previous spoken turn ended.
     - ``started_ms`` / ``ended_ms``: where the utterance sits on the session's input
       audio timeline (``None`` for typed turns).
     - ``interrupted``: the user's speech cut off an assistant response.

@@ -5,19 +5,56 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .emulator import Emulator
 from .replies import Rule, load_script
 
-__all__ = ["DEFAULT_EVENT_HISTORY", "DEFAULT_SESSION_HISTORY", "build_parser", "main", "serve"]
+__all__ = [
+    "DEFAULT_EVENT_HISTORY",
+    "DEFAULT_SESSION_HISTORY",
+    "LOOP_ENV",
+    "build_parser",
+    "loop_factory",
+    "main",
+    "serve",
+]
 
 DEFAULT_EVENT_HISTORY = 256
 """Events the standalone server keeps per session (a ring: the newest)."""
 DEFAULT_SESSION_HISTORY = 64
 """Closed session records the standalone server keeps (the newest)."""
+LOOP_ENV = "LIVELOOP_LOOP"
+"""``asyncio`` keeps the standalone server off uvloop; ``uvloop`` requires it (the same
+setting as liveloop's own commands)."""
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop where it is installed and runs (its socket I/O costs the server less
+    per message), unless ``$LIVELOOP_LOOP`` says ``asyncio``; None is asyncio's own loop.
+
+    Raises ValueError for an unknown setting, or ``uvloop`` where uvloop cannot run."""
+    setting = (os.environ.get(LOOP_ENV) or "auto").strip().lower()
+    if setting not in ("auto", "uvloop", "asyncio"):
+        raise ValueError(f"{LOOP_ENV}={setting!r}: expected auto, uvloop or asyncio")
+    if setting == "asyncio":
+        return None
+    available = (
+        sys.platform != "win32"
+        and sys.implementation.name == "cpython"
+        and importlib.util.find_spec("uvloop") is not None
+    )
+    if not available:
+        if setting == "uvloop":
+            raise ValueError(f"{LOOP_ENV}=uvloop, but uvloop is not installed or cannot run here")
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,21 +182,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.gemini_connection_seconds is not None and args.gemini_connection_seconds <= 0:
         parser.error("--gemini-connection-seconds must be positive")
     try:
-        asyncio.run(
-            serve(
-                host=args.host,
-                port=args.port,
-                script=script,
-                speed=args.speed,
-                keys=args.keys,
-                max_session_seconds=args.max_session_seconds,
-                chunk_ms=args.chunk_ms,
-                event_history=args.event_history,
-                session_history=args.session_history,
-                tls=args.tls,
-                gemini_connection_seconds=args.gemini_connection_seconds,
+        factory = loop_factory()
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(
+                serve(
+                    host=args.host,
+                    port=args.port,
+                    script=script,
+                    speed=args.speed,
+                    keys=args.keys,
+                    max_session_seconds=args.max_session_seconds,
+                    chunk_ms=args.chunk_ms,
+                    event_history=args.event_history,
+                    session_history=args.session_history,
+                    tls=args.tls,
+                    gemini_connection_seconds=args.gemini_connection_seconds,
+                )
             )
-        )
     except KeyboardInterrupt:
         pass
     except OSError as exc:

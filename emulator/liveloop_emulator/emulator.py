@@ -20,7 +20,15 @@ from .gemini import GeminiService, gemini_routes
 from .realtime import merge_session
 from .records import EmulatorSession
 from .replies import Rule, iter_rules
-from .server import DEFAULT_MODEL, ServerState, build_app, new_call, register_call, template_session
+from .server import (
+    DEFAULT_MODEL,
+    CoalescingWebSocketProtocol,
+    ServerState,
+    build_app,
+    new_call,
+    register_call,
+    template_session,
+)
 from .sip import SipCalls, sip_routes
 
 if TYPE_CHECKING:
@@ -219,7 +227,7 @@ class Emulator:
             lifespan="off",
             log_level="warning",
             log_config=None,  # embedded in someone's process: leave their logging alone
-            ws="websockets-sansio",
+            ws=CoalescingWebSocketProtocol,
             ws_max_size=WS_MAX_SIZE,
             ws_per_message_deflate=False,
             timeout_graceful_shutdown=1,

@@ -156,6 +156,6 @@ def _run_commands(code: str, where: str, env: dict[str, str]) -> None:
         if not (BIN / argv[0]).exists():
             raise AssertionError(f"{where}: {argv[0]!r} is not a command this project installs")
         result = subprocess.run(
-            [str(BIN / argv[0]), *argv[1:]], env=env, capture_output=True, text=True, timeout=60
+            [str(BIN / argv[0]), *argv[1:]], env=env, capture_output=True, text=True, timeout=150
         )
         assert result.returncode == 0, f"{where}: `{command}` failed:\n{result.stderr}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -46,6 +47,10 @@ class Watch:
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: len(self.of(kind)) >= count)
         return self.of(kind)
+
+    async def until(self, ready: Callable[[], bool], timeout: float = 15) -> None:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(ready)
 
     def of(self, kind: str) -> list[Any]:
         return [event for event in self.events if event.type == kind]
@@ -100,14 +105,24 @@ async def _reply(watch: Watch, count: int) -> str:
     return str((await watch.wait_for("assistant.transcript_done", count))[count - 1].transcript)
 
 
+async def _handle_after_reply(watch: Watch) -> None:
+    """Wait for the handle issued after the first reply (the one that resumes with it)."""
+
+    def issued() -> bool:
+        kinds = [event.type for event in watch.events]
+        done = kinds.index("assistant.transcript_done")
+        return "session.resumption_handle" in kinds[done:]
+
+    await watch.until(issued)
+
+
 async def test_a_drop_resumes_with_the_handle() -> None:
     async with Emulator(speed=8.0) as emu, liveloop.connect(**options(emu)) as session:
         watch = Watch(session)
         await session.send_text("remember the blue door")
         await asyncio.wait_for(session.input(), 10)
         await _reply(watch, 1)
-        await asyncio.sleep(0.1)  # the handle after the turn
-        assert watch.of("session.resumption_handle")
+        await _handle_after_reply(watch)
         # The service drops the connection, unannounced.
         await emu.gemini.sessions[-1].end(1011, "Internal error occurred.")
         await watch.wait_for("reconnected")
@@ -125,7 +140,7 @@ async def test_a_refused_handle_falls_back_to_the_text_restore() -> None:
         await session.send_text("my name is Ada")
         await asyncio.wait_for(session.input(), 10)
         await _reply(watch, 1)
-        await asyncio.sleep(0.1)
+        await _handle_after_reply(watch)
         emu.gemini.handles = type(emu.gemini.handles)()  # every handle forgotten
         await emu.gemini.sessions[-1].end(1011, "Internal error occurred.")
         await watch.wait_for("reconnected")

@@ -1,6 +1,7 @@
 """One handler file, both providers: ``examples/concierge.py`` runs unchanged over
 openai/websocket and gemini/websocket (the emulator speaks both protocols), a caller
-speaks the same lines, and the conversation's transcript is the same."""
+speaks the same lines, and the conversation's transcript is the same; each spoken turn
+carries the caller's audio of that turn (``turn.audio``) on both."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 
 import liveloop
 from liveloop.testing.voice import speak
-from liveloop_emulator import Emulator, load_script
+from liveloop.turns import SessionTurn
+from liveloop_emulator import Emulator, load_script, tones
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CALLER = ("hello, can i book a table for two", "thank you, goodbye")  # tone speech: lower case
@@ -49,10 +51,11 @@ def provider_options(provider: str, emu: Emulator) -> dict[str, Any]:
     return {"provider": "openai", "api_key": "sk-same-handler", "base_url": emu.base_url}
 
 
-async def converse(provider: str) -> list[tuple[str, str]]:
+async def converse(provider: str) -> tuple[list[tuple[str, str]], list[SessionTurn]]:
     example = load_example()
     script = load_script(EXAMPLES / "concierge_script.json")
     transcript: list[tuple[str, str]] = []
+    turns: list[SessionTurn] = []
     async with Emulator(speed=8.0, script=script) as emu:
         options = provider_options(provider, emu)
         async with example.app.start("concierge", **options) as run:
@@ -66,6 +69,7 @@ async def converse(provider: str) -> list[tuple[str, str]]:
                         spoken.set()
                     elif event.type == "user.turn":
                         transcript.append(("caller", event.turn.text))
+                        turns.append(event.turn)
                     elif event.type == "tool.call":
                         transcript.append(("tool", event.name))
 
@@ -78,9 +82,20 @@ async def converse(provider: str) -> list[tuple[str, str]]:
             await run.wait(15)
             await asyncio.wait_for(spoken.wait(), 15)
             follower.cancel()
-    return transcript
+    return transcript, turns
 
 
 @pytest.mark.parametrize("provider", ["openai", "gemini"])
 async def test_the_concierge_holds_the_same_conversation(provider: str) -> None:
-    assert await converse(provider) == EXPECTED
+    transcript, turns = await converse(provider)
+    assert transcript == EXPECTED
+    # turn.audio is the caller's audio of that turn, and of no other: Gemini says no
+    # speech timing, so there the turns are cut at their boundaries.
+    heard = []
+    for turn in turns:
+        assert turn.audio is not None and turn.audio_format is not None
+        heard.append(tones.decode(turn.audio, turn.audio_format.rate))
+    assert heard == list(CALLER)
+    first, second = turns
+    assert first.ended_ms is not None and second.started_ms is not None
+    assert first.ended_ms <= second.started_ms

@@ -98,7 +98,9 @@ async def test_say_is_heard_exactly(emu: Emulator) -> None:
         spoken = await asyncio.wait_for(
             session.say("Welcome to the front desk, table 7 is free."), 20
         )
-        await asyncio.sleep(0.05)
+        # All of its audio came before the reply was done; the listener takes it in.
+        expected = "welcome to the front desk, table 7 is free."
+        await _wait_for(lambda: heard.text(spoken.item_id) == expected)
         heard.stop()
     assert spoken.status == "done"
     assert heard.text(spoken.item_id) == "welcome to the front desk, table 7 is free."

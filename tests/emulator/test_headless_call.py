@@ -147,13 +147,22 @@ async def test_speech_can_be_paced_like_a_microphone(make_emulator: MakeEmulator
 
 
 async def test_barge_in_clears_the_playout_and_truncates(make_emulator: MakeEmulator) -> None:
-    text = "this reply is long enough to be interrupted well before its end"
+    # (Long: on a busy machine the barge-in may take seconds to come through.)
+    text = (
+        "this reply is long enough to be interrupted well before its end, even on a machine "
+        "so busy that the interruption takes seconds to arrive"
+    )
     async with make_emulator(api_keys=[KEY]) as emu:
         call_id = await emu.open_headless_call(TRANSCRIBE)
+        playout = emu.calls[call_id].headless
+        assert playout is not None
         async with sideband(emu, call_id) as side:
             await side.send(said(text))
             started = await side.next("output_audio_buffer.started")
-            await asyncio.sleep(1.0)
+            deadline = time.monotonic() + WAIT
+            while playout.speech_ms < 1000:  # a second of the reply has been played
+                assert time.monotonic() < deadline, f"played {playout.speech_ms} ms"
+                await asyncio.sleep(0.02)
             at = len(side.events)
             await emu.speak_into_call(call_id, utterance("stop"))
             await side.next("input_audio_buffer.speech_started", after=at)

@@ -580,7 +580,7 @@ def test_cli_rejects_a_bad_script(tmp_path: Path) -> None:
         [sys.executable, "-m", "liveloop_emulator.cli", "--port", "0", "--script", str(script)],
         capture_output=True,
         text=True,
-        timeout=10,
+        timeout=60,  # a cold start on a loaded machine
     )
     assert result.returncode == 2
     assert "--script" in result.stderr

@@ -374,7 +374,11 @@ async def test_audio_turn_transcribed_and_reply_spoken_on_the_track(
 async def test_barge_in_clears_playout_and_truncates_server_side(
     make_emulator: MakeEmulator,
 ) -> None:
-    text = "this reply is long enough to be interrupted well before its end"
+    # (Long: on a busy machine the barge-in may take seconds to come through.)
+    text = (
+        "this reply is long enough to be interrupted well before its end, even on a machine "
+        "so busy that the interruption takes seconds to arrive"
+    )
     async with make_emulator(api_keys=[KEY]) as emu, call(emu, session=TRANSCRIBE) as client:
         client.send(
             {
@@ -427,7 +431,11 @@ async def test_late_generation_is_played_late_not_with_gaps(make_emulator: MakeE
 
 
 async def test_output_audio_buffer_clear_from_the_client(make_emulator: MakeEmulator) -> None:
-    text = "a reply that the client cuts off with a clear"
+    # (Long: on a busy machine the clear may take seconds to come through.)
+    text = (
+        "a reply that the client cuts off with a clear, long before its end, even on a "
+        "machine so busy that the clear takes seconds to arrive"
+    )
     async with make_emulator(api_keys=[KEY]) as emu, call(emu) as client:
         client.send(
             {

@@ -15,6 +15,7 @@ import pytest
 import liveloop
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.timeout(300)  # child pytest runs, each bounded by CHILD_TIMEOUT
 
 RunChild = Callable[..., pytest.RunResult]
 

@@ -103,7 +103,7 @@ def _install(uv: str, venv: Path, constraints: Path) -> subprocess.CompletedProc
     return result
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(300)  # an install, then a child pytest run
 def test_installed_with_pip_it_is_listed_and_conforms(tmp_path: Path) -> None:
     uv = shutil.which("uv")
     if uv is None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.timeout(300)  # child pytest runs, each bounded by CHILD_TIMEOUT
 
 RunChild = Callable[..., pytest.RunResult]
 

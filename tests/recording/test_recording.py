@@ -54,6 +54,28 @@ def heard_text(samples: np.ndarray, rate: int) -> str:
     return str(tones.decode(samples.astype("<i2").tobytes(), rate))
 
 
+async def recorded_until_the_end_of(base: Path, reply: str, *, replies: int) -> None:
+    """Wait until the WAV (written HOLD_S behind real time) reaches the end of the last of
+    ``replies`` replies, ``reply``: from its ``assistant.audio_started``, its length."""
+    wav_path, transcript = recording_paths(base)
+    length = tones.duration_ms(reply) / 1000
+    async with asyncio.timeout(30):
+        while True:
+            # Only whole lines: the last one may be half-written.
+            written = transcript.read_text().split("\n")[:-1]
+            starts = [
+                line
+                for line in map(json.loads, written)
+                if line["type"] == "assistant.audio_started"
+            ]
+            if len(starts) >= replies:
+                with wave.open(str(wav_path), "rb") as wav:
+                    seconds = wav.getnframes() / wav.getframerate()
+                if seconds >= starts[replies - 1]["at"] + length:
+                    return
+            await asyncio.sleep(FLUSH_S)
+
+
 async def test_a_call_with_a_tool_and_a_barge_in_is_recorded(tmp_path: Path) -> None:
     base = tmp_path / "calls" / "first"
     # Replies arrive ahead of playback, as they do from OpenAI (and on a busy machine
@@ -74,11 +96,9 @@ async def test_a_call_with_a_tool_and_a_barge_in_is_recorded(tmp_path: Path) -> 
             await speak(session, "stop", pace=1.0)
             await heard.wait_for_interruption()
             await heard.wait_for("you said: stop")
-            await heard.wait_for_lines(4)  # all of its audio has arrived
-            # It arrived 8x faster than it plays: the speaker (and the recording) needs its
-            # length in real time to play it out.
-            last = heard.audio[heard.order[-1]]
-            await asyncio.sleep(len(last) / session.config.output_audio.bytes_per_ms / 1000 + 0.3)
+            # It arrived 8x faster than it plays: the call goes on until the recording's
+            # speaker has played it out.
+            await recorded_until_the_end_of(base, "you said: stop", replies=4)
         ended = session.metrics
     wav_path, transcript = recording_paths(base)
     rate, user, assistant, seconds = channels(wav_path)

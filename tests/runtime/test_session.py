@@ -211,6 +211,12 @@ async def test_reported_playback_wins_and_is_clamped(runtime: tuple[Session, Any
     await settle()
     assert conn.sent_kinds("truncate_item")[0]["audio_end_ms"] == 30
     assert speech.played_ms == 30 and speech.status == "interrupted"
+    heard = session.metrics.audio_played_ms
+    # A report that was in flight at the barge-in (a phone's mark echo) changes nothing:
+    # the item stays truncated to what was heard when it was cut.
+    session.played(60, item_id="a1")
+    assert speech.played_ms == 30 and session.metrics.audio_played_ms == heard
+    assert len(conn.sent_kinds("truncate_item")) == 1
 
 
 async def test_connection_lost_closes_the_session_with_its_cause(

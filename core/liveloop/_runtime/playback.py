@@ -121,7 +121,9 @@ class Playback:
         report on, playback follows the reports."""
         self._app_reports = True
         state = self._items.get(item_id) if item_id else self._current
-        if state is not None:
+        # A cut-off item stays at what was heard when it was cut (its truncation): a report
+        # still in flight then (a phone's mark echo, a speaker's tick) changes nothing.
+        if state is not None and not state.interrupted:
             before = state.reported_ms or 0
             state.reported_ms = max(0, int(ms))
             self._ctx.metrics.audio_played_ms += max(0, state.reported_ms - before)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..actions import ClearAudio, CommitAudio
-from ..events import ErrorEvent, UserSpeechStarted
+from ..codec import UntimedSpeech
+from ..events import ErrorEvent, UserSpeechStarted, UserSpeechStopped
 from ..turns import SessionTurn
 from .bus import EventBus
 from .context import Context
@@ -23,9 +24,12 @@ class UserInput:
         self._odd_byte = b""
         self._taps: list[Callable[[bytes], None]] = []
         self.recorder = InputRecorder(
-            ctx.config.input_audio.bytes_per_ms, manual=ctx.config.turn_detection is None
+            ctx.config.input_audio.bytes_per_ms,
+            manual=ctx.config.turn_detection is None,
+            untimed=isinstance(link.codec, UntimedSpeech),
         )
         bus.on(UserSpeechStarted, self._on_speech_started)
+        bus.on(UserSpeechStopped, self._on_speech_stopped)
         bus.on(ErrorEvent, self._on_error)
 
     def tap(self, listener: Callable[[bytes], None]) -> Callable[[], None]:
@@ -76,6 +80,7 @@ class UserInput:
         self.recorder.manual = manual
 
     def new_connection(self) -> None:
+        self.recorder.untimed = isinstance(self._link.codec, UntimedSpeech)
         self.recorder.new_connection()
 
     def complete(self, turn: SessionTurn) -> SessionTurn:
@@ -85,6 +90,11 @@ class UserInput:
     def _on_speech_started(self, event: UserSpeechStarted) -> None:
         if event.item_id is not None and event.audio_start_ms is not None:
             self.recorder.pin(event.item_id, event.audio_start_ms)
+
+    def _on_speech_stopped(self, event: UserSpeechStopped) -> None:
+        # Without offsets, the turn's audio ends where its end became known: now.
+        if event.item_id is not None and event.audio_end_ms is None:
+            self.recorder.stopped(event.item_id)
 
     def _on_error(self, event: ErrorEvent) -> bool:
         # A commit the provider refused (too little audio) makes no turn.

@@ -2,7 +2,8 @@
 
 :mod:`.app` lists the routes; :mod:`.websocket` serves the Realtime WebSocket paths,
 :mod:`.calls` the WebRTC calls, :mod:`.client_secrets` ephemeral keys; :mod:`.inbound` parses
-client messages; :mod:`.state` is what the routes share (``app.state.emulator``).
+client messages; :mod:`.state` is what the routes share (``app.state.emulator``);
+:mod:`.wsprotocol` is the WebSocket protocol uvicorn runs.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from .client_secrets import template_session
 from .http import MAX_BODY_BYTES
 from .inbound import MAX_EVENT_BYTES
 from .state import DEFAULT_MODEL, ServerState
+from .wsprotocol import CoalescingWebSocketProtocol
 
 __all__ = [
     "DEFAULT_MODEL",
     "MAX_BODY_BYTES",
     "MAX_EVENT_BYTES",
     "MAX_SDP_BYTES",
+    "CoalescingWebSocketProtocol",
     "ServerState",
     "build_app",
     "new_call",

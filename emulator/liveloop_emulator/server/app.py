@@ -15,7 +15,7 @@ from .calls import calls, hangup
 from .client_secrets import client_secrets
 from .http import http_error
 from .state import ServerState
-from .websocket import azure_dated, azure_v1, realtime, unknown_path
+from .websocket import SessionEndpoint, azure_dated, azure_v1, realtime, unknown_path
 
 __all__ = ["build_app"]
 
@@ -34,9 +34,9 @@ def build_app(state: ServerState, extra: Sequence[BaseRoute] = ()) -> Starlette:
     ``extra`` routes (another protocol's front end: Gemini Live)."""
     app = Starlette(
         routes=[
-            WebSocketRoute("/v1/realtime", realtime),
-            WebSocketRoute("/openai/v1/realtime", azure_v1),
-            WebSocketRoute("/openai/realtime", azure_dated),
+            WebSocketRoute("/v1/realtime", SessionEndpoint(realtime)),
+            WebSocketRoute("/openai/v1/realtime", SessionEndpoint(azure_v1)),
+            WebSocketRoute("/openai/realtime", SessionEndpoint(azure_dated)),
             Route("/v1/realtime/client_secrets", client_secrets, methods=["POST"]),
             Route("/v1/realtime/calls", calls, methods=["POST"]),
             Route("/v1/realtime/calls/{call_id}/hangup", hangup, methods=["POST"]),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -26,11 +26,15 @@ from liveloop.actions import (
     TruncateItem,
     UpdateSession,
 )
-from liveloop.codec import assistant_audio, assistant_transcript_delta, loads
+from liveloop.codec import (
+    assistant_audio,
+    assistant_text_delta,
+    assistant_transcript_delta,
+    loads,
+)
 from liveloop.config import SessionConfig
 from liveloop.errors import ConfigError
 from liveloop.events import (
-    AssistantTextDelta,
     ErrorEvent,
     Event,
     GoingAway,
@@ -66,8 +70,8 @@ def _user_turn(text: str, role: str = "user") -> dict[str, Any]:
 
 class GeminiCodec:
     """Translates one Gemini Live connection's traffic (implements
-    :class:`liveloop.plugin.EventCodec`, :class:`liveloop.codec.LocalEvents` and
-    :class:`liveloop.codec.Resumable`).
+    :class:`liveloop.plugin.EventCodec`, :class:`liveloop.codec.LocalEvents`,
+    :class:`liveloop.codec.Resumable` and :class:`liveloop.codec.UntimedSpeech`).
 
     ``decode`` never raises: a frame that is not a JSON object, or a known message with a
     field of the wrong type, becomes an ``ErrorEvent`` (``malformed_event``); messages it
@@ -78,6 +82,8 @@ class GeminiCodec:
     through :meth:`take_local_events`. Cancelling a response is done on this side: Gemini
     has no cancel, so the rest of that turn's output is dropped here.
     """
+
+    untimed_speech: Literal[True] = True  # no speech offsets: turn.audio cut at boundaries
 
     def __init__(self, config: SessionConfig) -> None:
         check_config(config)
@@ -232,11 +238,7 @@ class GeminiCodec:
                 response, started = self._start(data)
                 response.text.append(part.text)
                 events += started
-                events.append(
-                    AssistantTextDelta(
-                        response_id=response.id, item_id=response.item_id, delta=part.text, raw=data
-                    )
-                )
+                events.append(assistant_text_delta(response.id, response.item_id, part.text, data))
         return events
 
     def _tool_call(self, body: Any, data: dict[str, Any]) -> list[Event]:
@@ -370,10 +372,7 @@ class GeminiCodec:
 
     def _create_response(self, action: CreateResponse) -> list[str]:
         self._turns.requests.append(dict(action.metadata))
-        if action.say is not None:
-            text: str | None = say_instructions(action.say)
-        else:
-            text = action.instructions
+        text = action.instructions if action.say is None else say_instructions(action.say)
         if text is None and self._triggered:
             # The model answers what was just sent (a tool result, a typed turn, the end
             # of a manual turn) on its own: this request is that answer.
