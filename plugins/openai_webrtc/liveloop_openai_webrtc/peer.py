@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import ssl
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -24,6 +26,7 @@ from liveloop_openai.defaults import with_defaults
 from liveloop_openai.session_config import session_update_payload
 
 from .ice import choose_host_addresses, choose_ice_servers, host_addresses
+from .lean import drop_rtp_history, release_dtls_buffers
 from .media import WebRTCMedia
 
 __all__ = ["EVENTS_CHANNEL", "WebRTCConnection", "WebRTCConnector", "calls_url"]
@@ -36,6 +39,17 @@ CLOSE_TIMEOUT = 0.8
 HANGUP_TIMEOUT = 0.4
 MAX_ANSWER_BYTES = 256 * 1024
 _MEDIA_EVENTS = ("output_audio_buffer.", "response.output_item.added")
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context (with the CA bundle) for every call's HTTP requests in this process.
+
+    Each ``httpx.AsyncClient()`` otherwise loads the CA bundle again: about 800 KB and
+    20 ms of CPU per call, freed after the offer but fragmenting the heap the call's
+    media then grows into (measured in bench/FIXES.md, WebRTC).
+    """
+    return httpx.create_ssl_context()
 
 
 def calls_url(base_url: str, *, model: str | None = None) -> str:
@@ -131,7 +145,7 @@ class WebRTCConnection:
             return
         url = f"{self._base_url.rstrip('/')}/realtime/calls/{self.call_id}/hangup"
         try:
-            async with httpx.AsyncClient(timeout=HANGUP_TIMEOUT) as client:
+            async with httpx.AsyncClient(timeout=HANGUP_TIMEOUT, verify=_tls()) as client:
                 await client.post(url, headers={"Authorization": f"Bearer {self._api_key}"})
         except (httpx.HTTPError, OSError) as exc:
             _log.debug("hangup request failed", error=type(exc).__name__)
@@ -215,6 +229,7 @@ class WebRTCConnector:
         addresses = choose_host_addresses(config.base_url, self._host_addresses)
         servers = choose_ice_servers(self._ice_servers)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        release_dtls_buffers(pc)
         media = WebRTCMedia(
             input_rate=config.input_audio.rate, output_rate=config.output_audio.rate
         )
@@ -243,7 +258,7 @@ class WebRTCConnector:
         channel = pc.createDataChannel(EVENTS_CHANNEL)
         opened = asyncio.Event()
         channel.on("open", opened.set)
-        pc.addTrack(media.track)
+        drop_rtp_history(pc.addTrack(media.track))
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -295,7 +310,7 @@ async def _post_offer(
         "session": (None, json.dumps(session).encode(), "application/json"),
     }
     try:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=_tls()) as client:
             response = await client.post(url, files=files, headers=headers)
     except httpx.HTTPError as exc:
         raise ConnectionLost(f"could not reach {url}", exc) from None

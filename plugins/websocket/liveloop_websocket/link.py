@@ -67,25 +67,24 @@ class LinkSocket(ClientConnection):
             super().process_event(event)  # the handshake's response
             return
         opcode = event.opcode
-        if opcode is _TEXT or opcode is _BINARY or opcode is _CONT:
-            if not event.fin:
-                self._fragments.append(bytes(event.data))
-                return
-            if self._fragments:
-                self._fragments.append(bytes(event.data))
-                message = b"".join(self._fragments)
-                self._fragments.clear()
-            else:
-                message = bytes(event.data)
-            self.inbox.append(message)
-            if len(self.inbox) >= HIGH_WATER and not self.reading_paused:
-                self.reading_paused = True
-                self.transport.pause_reading()
-            waiter = self._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-        else:
+        if opcode is not _TEXT and opcode is not _BINARY and opcode is not _CONT:
             super().process_event(event)  # pongs answer the keepalive's pings
+            return
+        if not event.fin or self._fragments:
+            self._fragments.append(bytes(event.data))
+            if not event.fin:
+                return
+            message = b"".join(self._fragments)
+            self._fragments.clear()
+        else:
+            message = bytes(event.data)
+        inbox = self.inbox
+        inbox.append(message)
+        if len(inbox) >= HIGH_WATER and not self.reading_paused:
+            self.reading_paused = True
+            self.transport.pause_reading()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -94,12 +93,11 @@ class LinkSocket(ClientConnection):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def popped(self) -> None:
-        """The consumer took a message: read again once it has caught up."""
-        if len(self.inbox) <= LOW_WATER:
-            self.reading_paused = False
-            if not self.ended:
-                self.transport.resume_reading()
+    def caught_up(self) -> None:
+        """The consumer took the inbox down to :data:`LOW_WATER`: read again."""
+        self.reading_paused = False
+        if not self.ended:
+            self.transport.resume_reading()
 
     async def wait_message(self) -> None:
         """Until a message is queued; raises ``ConnectionClosed`` once none can come."""
@@ -149,9 +147,10 @@ class WebSocketLink:
                 await socket.wait_message()
             except ConnectionClosed as exc:
                 raise lost(exc) from None
-        message = socket.inbox.popleft()
-        if socket.reading_paused:
-            socket.popped()
+        inbox = socket.inbox
+        message = inbox.popleft()
+        if socket.reading_paused and len(inbox) <= LOW_WATER:
+            socket.caught_up()
         return message
 
     async def close(self) -> None:
