@@ -103,6 +103,17 @@ async def test_sends_reach_the_server_and_a_send_after_the_close_is_a_lost_link(
     assert received == ["hello 0", "hello 1", "hello 2"]
 
 
+async def test_closing_ends_the_keepalive_task() -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+
+    async with linked(handler) as link:
+        keepalive = link._socket.keepalive_task
+        assert keepalive is not None and not keepalive.done()
+        await link.close()
+        assert keepalive.done()
+
+
 async def test_a_refused_handshake_is_the_transports_error_and_the_key_is_never_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -163,6 +163,12 @@ class WebSocketLink:
         finally:
             if self._socket.transport is not None:
                 self._socket.transport.abort()
+        # websockets cancels its keepalive task when the connection is lost; the link owns
+        # the connection, so it also waits for that task to end (bounded, like the close).
+        keepalive = self._socket.keepalive_task
+        if keepalive is not None and not keepalive.done():
+            keepalive.cancel()
+            await asyncio.wait({keepalive}, timeout=CLOSE_TIMEOUT)
 
 
 async def dial(
