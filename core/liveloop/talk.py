@@ -36,6 +36,7 @@ BLOCK_MS = 20
 REPORT_S = 0.02
 """How often the speaker's position is reported to the session."""
 _TURN_SILENCE_MS = 1000
+_REPLY_SPEED = 4.0  # how much faster than real time the bundled emulator sends its replies
 
 
 async def run_talk(
@@ -132,7 +133,9 @@ async def _start_emulator(stack: AsyncExitStack, script: Path | None) -> dict[st
             "liveloop talk needs the bundled emulator (or --live): pip install liveloop-emulator"
         ) from None
     rules = load_script(script) if script is not None else []
-    emulator = await stack.enter_async_context(Emulator(script=rules))
+    # Replies arrive ahead of playback, as a real provider sends them: the speaker's buffer
+    # then rides out a busy moment of the loop the emulator shares, instead of stuttering.
+    emulator = await stack.enter_async_context(Emulator(script=rules, speed=_REPLY_SPEED))
     from .testing.target import emulated_provider
 
     try:
